@@ -1,0 +1,1 @@
+"""The `.mk` frontend: parse -> AST -> check -> logical IR."""

@@ -1,0 +1,102 @@
+"""The compiler driver: named stages from `.mk` text to IR.
+
+Stages run in order and can be stopped after (`--stop-after`); later issues
+append optimisation passes, placement and emission to `STAGES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from murakkab.diagnostics import Diagnostic, DiagnosticBag, DiagnosticError, Severity
+from murakkab.frontend.check import CheckedProgram, check_program
+from murakkab.frontend.check_run import check_slo
+from murakkab.frontend.loader import Program, load_program
+from murakkab.frontend.lower import lower_program
+from murakkab.frontend.parse import decode_source, parse_cli_slo
+from murakkab.ir.core import Module
+from murakkab.slo import SloSpec
+from murakkab.source import Span, SourceFile
+
+STAGES = ("parse", "check", "lower")
+
+IrObserver = Callable[[str, Module], None]
+
+
+@dataclass
+class Compilation:
+    """What a compile produced so far; `sources` renders its diagnostics."""
+
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    program: Program | None = None
+    checked: CheckedProgram | None = None
+    module: Module | None = None
+
+
+def parse_slo_flags(flags: Sequence[str], sources: dict[str, SourceFile]) -> SloSpec:
+    """Every `--slo` flag, combined; a later flag overrides an earlier one per metric."""
+    combined = SloSpec()
+    for index, flag in enumerate(flags):
+        name = "--slo" if len(flags) == 1 else f"--slo#{index + 1}"
+        source = decode_source(flag.encode("utf-8"), name)
+        sources[name] = source
+        parsed = parse_cli_slo(source)
+        diagnostics = DiagnosticBag()
+        spec = check_slo(parsed.bounds, parsed.objectives, diagnostics)
+        diagnostics.raise_if_errors()
+        combined = combined.merged_with(spec)
+    return combined
+
+
+def compile_file(
+    path: Path,
+    stop_after: str = STAGES[-1],
+    slo_flags: Sequence[str] = (),
+    observe: IrObserver | None = None,
+    compilation: Compilation | None = None,
+) -> Compilation:
+    """Run the stages up to `stop_after`; raises DiagnosticError on user errors.
+
+    Pass a `compilation` to keep the sources read so far when an error is raised.
+    """
+    result = compilation if compilation is not None else Compilation()
+    cli_slo = parse_slo_flags(slo_flags, result.sources)
+    result.program = load_program(path, result.sources)
+    if stop_after == "parse":
+        return result
+    result.checked = check_program(result.program)
+    result.warnings.extend(result.checked.warnings)
+    if stop_after == "check":
+        return result
+    module = lower_program(result.checked)
+    module = _apply_cli_slo(module, cli_slo, path, result)
+    result.module = module
+    if observe is not None:
+        observe("lower", module)
+    return result
+
+
+def _apply_cli_slo(module: Module, cli_slo: SloSpec, path: Path, result: Compilation) -> Module:
+    """Command-line SLOs override the file's, metric by metric, in every request."""
+    if cli_slo.is_empty:
+        return module
+    if not module.requests:
+        span = Span.point(result.program.root.name if result.program else str(path), 1, 1)
+        result.warnings.append(
+            Diagnostic(
+                Severity.WARNING,
+                "MK0309",
+                span,
+                "--slo is ignored: the file has no `run` request",
+                hint="add `run WORKFLOW(args...)` to the file",
+            )
+        )
+        return module
+    requests = tuple(r.replace(slo=r.slo.merged_with(cli_slo)) for r in module.requests)
+    return module.replace(requests=requests)
+
+
+__all__ = ["STAGES", "Compilation", "DiagnosticError", "compile_file", "parse_slo_flags"]

@@ -110,6 +110,9 @@ class _WorkflowChecker:
                 env[name] = ANY
         for task in order:
             env[task.name] = self.task(task, env)
+        for names in cyclic:
+            for name in names:
+                self.task(tasks[name], env)  # still check it; its type stays `any`
         self._check_optional_uses(body, tasks)
         result = self._exit(body, env, top)
         for task in tasks.values():

@@ -130,7 +130,7 @@ def _syntax_diagnostic(source: SourceFile, error: UnexpectedInput, start: str) -
         return Diagnostic.error("MK0101", span, "unexpected end of input", *_expected_note(error.expected))
     assert token is not None
     span = Span(source.name, line, column, token.end_line or line, token.end_column or column + 1)
-    friendly = _match_example(source, error, start)
+    friendly = _match_example(error, start)
     expected = _expected_note(getattr(error, "expected", set()))
     if friendly is not None:
         message, hint = friendly
@@ -138,16 +138,32 @@ def _syntax_diagnostic(source: SourceFile, error: UnexpectedInput, start: str) -
     return Diagnostic.error("MK0101", span, f"unexpected {_describe(token)}", *expected)
 
 
-def _match_example(source: SourceFile, error: UnexpectedInput, start: str) -> tuple[str, str] | None:
-    if start != "start":
+def _match_example(error: UnexpectedInput, start: str) -> tuple[str, str] | None:
+    """The friendly message whose examples fail in the same parser state.
+
+    lark's own `match_examples` also compares stack depth, so an example would
+    only match at the nesting level it was written at; the LALR state alone
+    says what was being parsed.
+    """
+    state = getattr(error, "state", None)
+    if start != "start" or state is None:
         return None
-    examples = {message: snippets for message, (_, snippets) in MK_EXAMPLES.items()}
-    label = error.match_examples(
-        lambda text: mk_parser().parse(text, start="start"), examples, use_accepts=True
-    )
-    if label is None:
-        return None
-    return label, MK_EXAMPLES[label][0]
+    label = _example_states().get(state.position)
+    return None if label is None else (label, MK_EXAMPLES[label][0])
+
+
+@functools.cache
+def _example_states() -> dict[int, str]:
+    states: dict[int, str] = {}
+    for label, (_, snippets) in MK_EXAMPLES.items():
+        for snippet in snippets:
+            try:
+                mk_parser().parse(snippet, start="start")
+            except UnexpectedInput as error:
+                state = getattr(error, "state", None)
+                if state is not None:
+                    states.setdefault(state.position, label)
+    return states
 
 
 def _describe(token: Token) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lark import Token, Transformer, v_args
@@ -11,6 +12,10 @@ from murakkab.diagnostics import DiagnosticBag
 from murakkab.frontend import ast
 from murakkab.frontend.strings import StringEscapeError, unescape
 from murakkab.source import UNKNOWN_SPAN, Span
+
+
+# Larger numbers lose integer precision as floats and print unreadably.
+MAX_NUMBER = 10**15
 
 
 @v_args(meta=True)
@@ -174,6 +179,11 @@ class AstBuilder(Transformer[Token, Any]):
     def number(self, meta: Meta, children: list[Token]) -> ast.Lit:
         text = str(children[0])
         value: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
+        if not math.isfinite(value) or abs(value) > MAX_NUMBER:
+            self.diagnostics.error(
+                "MK0106", self.span(meta), f"number {text[:40]} is out of range", hint="numbers are limited to ±1e15"
+            )
+            value = 0
         return ast.Lit(value, text, self.span(meta))
 
     def true(self, meta: Meta, children: list[Token]) -> ast.Lit:

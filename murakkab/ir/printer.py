@@ -23,6 +23,7 @@ from murakkab.ir.core import (
     Value,
     Workflow,
 )
+from murakkab.ir.types import BOOL, NUMBER, TEXT, ListType, Type, join
 from murakkab.slo import format_spec
 
 INDENT = "  "
@@ -115,8 +116,18 @@ def literal(value: Literal) -> str:
     return "[" + ", ".join(literal(item) for item in value) + "]"
 
 
+def literal_type(value: Literal) -> Type:
+    """The type of a constant: a `Const` prints as its literal alone, so the literal decides."""
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, str):
+        return TEXT
+    if isinstance(value, (int, float)):
+        return NUMBER
+    return ListType(join([literal_type(item) for item in value]))
+
+
 def _request(request: Request) -> str:
     args = ", ".join(literal(arg) for arg in request.args)
     spec = format_spec(request.slo)
     return f"run @{request.workflow}({args})" + (f" {spec}" if spec else "")
-

@@ -1,0 +1,252 @@
+"""`mkc`: the murakkab compiler driver.
+
+Exit status: 0 success, 1 the input has errors (diagnostics were printed),
+2 bad command line, 70 an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from murakkab import __version__
+from murakkab.diagnostics import Diagnostic, DiagnosticError, render_all, sorted_diagnostics
+from murakkab.source import SourceFile
+
+EXIT_OK, EXIT_USER, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+class UsageError(Exception):
+    """A bad flag combination: reported like argparse does, exit status 2."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    sources: dict[str, SourceFile] = {}
+    try:
+        return int(args.run(args, sources))
+    except DiagnosticError as error:
+        report(error.diagnostics, sources)
+        return EXIT_USER
+    except UsageError as error:
+        print(f"mkc {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("mkc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence
+        if args.debug:
+            traceback.print_exc()
+        detail = f"{type(error).__name__}: {error}".splitlines()[0][:200]
+        print(f"mkc: internal error, please report ({detail})", file=sys.stderr)
+        if not args.debug:
+            print("mkc: rerun with --debug for the traceback", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def report(diagnostics: Sequence[Diagnostic], sources: dict[str, SourceFile]) -> None:
+    if diagnostics:
+        print(render_all(sorted_diagnostics(diagnostics), sources), file=sys.stderr)
+
+
+# ---- commands ------------------------------------------------------------------------
+
+
+def cmd_check(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
+    from murakkab.driver import Compilation, compile_file
+
+    status = EXIT_OK
+    for path in args.files:
+        compilation = Compilation(sources=sources)
+        try:
+            compile_file(Path(path), stop_after="lower", compilation=compilation)
+        except DiagnosticError as error:
+            report(list(error.diagnostics) + compilation.warnings, sources)
+            status = EXIT_USER
+            continue
+        report(compilation.warnings, sources)
+        module = compilation.module
+        assert module is not None
+        print(f"{path}: ok ({len(module.workflows)} workflow(s), {len(module.requests)} request(s))")
+    return status
+
+
+def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
+    from murakkab.driver import STAGES, Compilation, compile_file
+    from murakkab.ir.printer import print_module
+
+    if args.stop_after not in STAGES:
+        raise UsageError(f"unknown stage '{args.stop_after}'; stages are {', '.join(STAGES)}")
+    if args.print_ir_after is not None and args.print_ir_after not in ("all",) + STAGES[2:]:
+        raise UsageError(
+            f"no IR after '{args.print_ir_after}'; IR exists after {', '.join(STAGES[2:])} (or all)"
+        )
+    if args.emit == "plan":
+        raise UsageError("--emit plan needs the backends, which are not built yet (issue #5); use --emit ir")
+
+    def observe(stage: str, module: object) -> None:
+        if args.print_ir_after in ("all", stage):
+            print(f"// IR after {stage}", file=sys.stderr)
+            print(print_module(module, debuginfo=args.debuginfo), end="", file=sys.stderr)  # type: ignore[arg-type]
+
+    compilation = Compilation(sources=sources)
+    try:
+        compile_file(Path(args.file), args.stop_after, args.slo, observe, compilation)
+    finally:
+        report(compilation.warnings, sources)
+    if args.emit is None:
+        return EXIT_OK
+    if compilation.module is None:
+        raise UsageError(f"--emit ir needs IR, which exists only after 'lower' (stopped after {args.stop_after})")
+    write_output(print_module(compilation.module, debuginfo=args.debuginfo), args.output)
+    return EXIT_OK
+
+
+def cmd_opt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
+    from murakkab.frontend.parse import read_source
+    from murakkab.ir.parser import parse_module
+    from murakkab.ir.printer import print_module
+    from murakkab.ir.verifier import verify_module
+    from murakkab.passes.manager import parse_pipeline, run_pipeline
+
+    pipeline = parse_pipeline(args.pipeline or "")
+    source = read_source(Path(args.file), args.file)
+    sources[source.name] = source
+    module = parse_module(source)
+    problems = verify_module(module)
+    if problems:
+        raise DiagnosticError(problems)
+    module = run_pipeline(module, pipeline, verify_each=args.verify_each)
+    write_output(print_module(module, debuginfo=args.debuginfo), args.output)
+    return EXIT_OK
+
+
+def cmd_fmt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
+    from murakkab.frontend.format import format_file
+    from murakkab.frontend.parse import parse_source, read_source
+
+    status = EXIT_OK
+    for path in args.files:
+        source = read_source(Path(path), path)
+        sources[source.name] = source
+        formatted = format_file(parse_source(source))
+        if formatted == source.text:
+            continue
+        if args.check:
+            diff = difflib.unified_diff(
+                source.text.splitlines(True), formatted.splitlines(True), path, f"{path} (formatted)"
+            )
+            sys.stdout.writelines(diff)
+            status = EXIT_USER
+        else:
+            write_output(formatted, path)
+            print(f"formatted {path}", file=sys.stderr)
+    return status
+
+
+def write_output(text: str, output: str | None) -> None:
+    """stdout, or a file replaced atomically so a failure never leaves half of it."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(output)
+    temporary = target.with_name(f".{target.name}.mkc-tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, target)
+
+
+# ---- argument parsing ---------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mkc",
+        description="murakkab: compile compound AI workflows (.mk jobs) against SLOs.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_examples(
+            "mkc check examples/video_qa.mk",
+            "mkc compile examples/video_qa.mk --slo 'cost<2' --emit ir",
+            "mkc opt tests/golden/ir/video_qa.mkir",
+            "mkc fmt --check examples/*.mk",
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"mkc {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.set_defaults(command=None, debug=False)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    check = _command(
+        commands, "check", "parse and check job files", cmd_check,
+        "mkc check examples/video_qa.mk", "mkc check examples/*.mk",
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
+
+    compile_ = _command(
+        commands, "compile", "compile a job file to IR (and, later, a plan)", cmd_compile,
+        "mkc compile examples/video_qa.mk --emit ir",
+        "mkc compile examples/video_qa.mk --slo 'latency < 20 s' --slo 'cost<1, minimize cost' --emit ir",
+        "mkc compile examples/math_reflect.mk --stop-after check",
+        "mkc compile examples/video_qa.mk --print-ir-after all -o /dev/null",
+    )
+    compile_.add_argument("file", metavar="FILE", help="a .mk job file")
+    compile_.add_argument(
+        "--slo", action="append", default=[], metavar="SLO",
+        help="an SLO such as 'cost<2', 'latency < 30 s, quality >= good' or 'minimize energy'; "
+        "repeatable; overrides the file's bound on the same metric",
+    )
+    compile_.add_argument("--emit", choices=("ir", "plan"), help="what to write: the IR of the last stage run, or a plan")
+    compile_.add_argument("--stop-after", default="lower", metavar="STAGE", help="parse, check or lower (default)")
+    compile_.add_argument("--print-ir-after", metavar="NAME", help="print the IR after a stage (or 'all') to stderr")
+    compile_.add_argument("--debuginfo", action="store_true", help="print source locations in the IR")
+    compile_.add_argument("-o", "--output", metavar="OUT", help="write the output here instead of stdout")
+
+    opt = _command(
+        commands, "opt", "run passes on textual IR (no -p: parse, verify and re-print)", cmd_opt,
+        "mkc opt tests/golden/ir/video_qa.mkir",
+        "mkc opt module.mkir -p dead-code-elimination",
+    )
+    opt.add_argument("file", metavar="FILE.mkir", help="textual IR")
+    opt.add_argument("-p", "--pipeline", metavar="PIPELINE", help="comma-separated passes, e.g. 'a,b{opt=1}'")
+    opt.add_argument("--verify-each", action="store_true", help="run the verifier after every pass")
+    opt.add_argument("--debuginfo", action="store_true", help="print source locations in the IR")
+    opt.add_argument("-o", "--output", metavar="OUT", help="write the IR here instead of stdout")
+
+    fmt = _command(
+        commands, "fmt", "format job files in place, canonically", cmd_fmt,
+        "mkc fmt examples/video_qa.mk", "mkc fmt --check examples/*.mk",
+    )
+    fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
+    fmt.add_argument("--check", action="store_true", help="change nothing; show a diff and exit 1 if unformatted")
+    return parser
+
+
+def _command(commands, name: str, help_text: str, run, *examples: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    command = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=_examples(*examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of internal errors"
+    )
+    command.set_defaults(command=name, run=run)
+    return command
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Pipelines: `-p "a,b{opt=1,other=x}"` parsed, resolved lazily and run in order.
+
+A pass failure names the pass and the passes before it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import re
+from dataclasses import dataclass
+
+from murakkab.diagnostics import Diagnostic, DiagnosticError
+from murakkab.frontend.resolve import did_you_mean
+from murakkab.ir.core import Module
+from murakkab.ir.verifier import verify_module
+from murakkab.passes import REGISTRY
+from murakkab.passes.base import Pass, PassContext
+from murakkab.source import Span
+
+_ITEM = re.compile(r"\s*([a-z][a-z0-9-]*)\s*(?:\{([^{}]*)\})?\s*(?:,|$)")
+
+
+@dataclass(frozen=True)
+class PipelineEntry:
+    name: str
+    options: tuple[tuple[str, str], ...]
+
+
+def parse_pipeline(spec: str, flag: str = "-p") -> list[Pass]:
+    """Instantiate the passes of a pipeline spec; errors name the flag and column."""
+    passes: list[Pass] = []
+    position = 0
+    while position < len(spec.rstrip()):
+        match = _ITEM.match(spec, position)
+        if match is None or match.end() == position:
+            _fail(flag, position, "expected a pass name such as 'dead-code-elimination' or 'name{opt=value}'")
+        assert match is not None
+        passes.append(_instantiate(match, flag))
+        position = match.end()
+    return passes
+
+
+def _instantiate(match: re.Match[str], flag: str) -> Pass:
+    name, options_text = match.group(1), match.group(2) or ""
+    if name not in REGISTRY:
+        notes = did_you_mean(name, REGISTRY)
+        _fail(flag, match.start(1), f"unknown pass '{name}'", *notes, hint="passes: " + ", ".join(REGISTRY))
+    module_name, _, class_name = REGISTRY[name].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    options: dict[str, object] = {}
+    for item in filter(None, (part.strip() for part in options_text.split(","))):
+        key, _, raw = item.partition("=")
+        attr = key.strip().replace("-", "_")
+        if attr not in fields:
+            _fail(flag, match.start(2), f"pass '{name}' has no option '{key.strip()}'")
+        options[attr] = _convert(raw.strip(), fields[attr].type)
+    return cls(**options)  # type: ignore[no-any-return]
+
+
+def _convert(raw: str, annotation: object) -> object:
+    text = str(annotation)
+    if "int" in text and raw.lstrip("-").isdigit():
+        return int(raw)
+    if "bool" in text:
+        return raw.lower() in ("1", "true", "yes", "on")
+    if "float" in text:
+        return float(raw)
+    return raw
+
+
+def _fail(flag: str, column: int, message: str, *notes: str, hint: str | None = None) -> None:
+    span = Span.point(flag, 1, column + 1)
+    raise DiagnosticError([Diagnostic.error("MK0501", span, message, *notes, hint=hint)])
+
+
+def run_pipeline(
+    module: Module, passes: list[Pass], ctx: PassContext | None = None, verify_each: bool = False
+) -> Module:
+    ctx = ctx if ctx is not None else PassContext()
+    done: list[str] = []
+    for pass_ in passes:
+        try:
+            module = pass_.apply(module, ctx)
+        except DiagnosticError:
+            raise
+        except Exception as error:
+            after = ", ".join(done) or "nothing"
+            raise RuntimeError(f"pass '{pass_.name}' failed (after: {after}): {error}") from error
+        done.append(pass_.name)
+        if verify_each:
+            problems = verify_module(module)
+            if problems:
+                notes = (f"after pass '{pass_.name}' (pipeline so far: {', '.join(done)})",)
+                raise DiagnosticError([p.__class__(p.severity, p.code, p.span, p.message, p.notes + notes, p.hint) for p in problems])
+    return module

@@ -1,0 +1,1 @@
+# mkc: check tests/golden/diagnostics/no-such-file.mk

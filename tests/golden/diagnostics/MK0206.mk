@@ -1,0 +1,7 @@
+import stdlib.video
+
+workflow frames(videos: list<video>) -> list<image> {
+    task scenes = video.scene_detect(videos)
+    task shots = video.frame_extract(scenes) with frames in {1, 3, 5}
+    return shots
+}

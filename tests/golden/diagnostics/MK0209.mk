@@ -1,0 +1,5 @@
+import stdlib.videos
+
+workflow noop(question: text) -> text {
+    return question
+}

@@ -1,0 +1,7 @@
+import stdlib.llm
+import stdlib.code
+
+workflow write(problem: text) -> text {
+    task solution = generate(problem)
+    return solution
+}

@@ -1,0 +1,8 @@
+import stdlib.llm
+
+workflow ask(question: text) -> text {
+    task answer = llm.generate(question)
+    return answer
+}
+
+run ask(question)

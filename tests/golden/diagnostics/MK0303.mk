@@ -1,0 +1,8 @@
+import stdlib.llm
+
+workflow ask(question: text) -> text {
+    task answer = llm.generate(question)
+    return answer
+}
+
+run ask("Why is the sky blue?") slo latency > 2 s

@@ -1,0 +1,9 @@
+# mkc: compile {file} --slo "minimize energy, minimize cost"
+import stdlib.llm
+
+workflow ask(question: text) -> text {
+    task answer = llm.generate(question)
+    return answer
+}
+
+run ask("Why is the sky blue?")

@@ -1,0 +1,78 @@
+"""Golden files: inputs under tests/golden/, expected outputs beside them.
+
+    python -m tests.goldens          # regenerate every golden after a deliberate change
+
+Diagnostics goldens (`diagnostics/NAME.mk` or `.mkir`) record what `mkc`
+prints and its exit status; a first line `# mkc: ARGS` replaces the default
+command (`check FILE` for .mk, `opt FILE` for .mkir), `{file}` standing for
+the input. IR goldens (`ir/NAME.mkir`) are the IR of `examples/NAME.mk`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shlex
+import sys
+from pathlib import Path
+
+from murakkab.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+DIAGNOSTICS = GOLDEN / "diagnostics"
+IR = GOLDEN / "ir"
+EXAMPLES = ROOT / "examples"
+
+
+def diagnostic_inputs() -> list[Path]:
+    return sorted(p for p in DIAGNOSTICS.iterdir() if p.suffix in (".mk", ".mkir"))
+
+
+def command_for(path: Path) -> list[str]:
+    relative = path.resolve().relative_to(ROOT).as_posix()
+    first = path.read_bytes().split(b"\n", 1)[0].decode("utf-8", "replace")
+    if first.startswith("# mkc:"):
+        return shlex.split(first.removeprefix("# mkc:").replace("{file}", relative))
+    return ["opt", relative] if path.suffix == ".mkir" else ["check", relative]
+
+
+def run_mkc(args: list[str]) -> tuple[int, str, str]:
+    """Run `mkc ARGS` in-process from the repository root."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(args)
+    return status, out.getvalue(), err.getvalue()
+
+
+def diagnostic_record(path: Path) -> str:
+    status, out, err = run_mkc(command_for(path))
+    return f"exit: {status}\n--- stdout\n{out}--- stderr\n{err}"
+
+
+def expected_path(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".expected")
+
+
+def example_ir(name: str) -> str:
+    status, out, err = run_mkc(["compile", f"examples/{name}.mk", "--emit", "ir"])
+    if status != 0:
+        raise AssertionError(f"examples/{name}.mk does not compile:\n{err}")
+    return out
+
+
+def examples() -> list[str]:
+    return sorted(p.stem for p in EXAMPLES.glob("*.mk"))
+
+
+def regenerate() -> None:
+    for path in diagnostic_inputs():
+        expected_path(path).write_text(diagnostic_record(path), encoding="utf-8")
+    IR.mkdir(parents=True, exist_ok=True)
+    for name in examples():
+        (IR / f"{name}.mkir").write_text(example_ir(name), encoding="utf-8")
+    print(f"regenerated {len(diagnostic_inputs())} diagnostics and {len(examples())} IR goldens")
+
+
+if __name__ == "__main__":
+    sys.exit(regenerate())

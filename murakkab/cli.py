@@ -11,7 +11,7 @@ import difflib
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from murakkab import __version__
@@ -76,7 +76,9 @@ def cmd_check(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
         report(compilation.warnings, sources)
         module = compilation.module
         assert module is not None
-        print(f"{path}: ok ({len(module.workflows)} workflow(s), {len(module.requests)} request(s))")
+        print(
+            f"{path}: ok ({len(module.workflows)} workflow(s), {len(module.requests)} request(s))"
+        )
     return status
 
 
@@ -91,7 +93,9 @@ def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
             f"no IR after '{args.print_ir_after}'; IR exists after {', '.join(STAGES[2:])} (or all)"
         )
     if args.emit == "plan":
-        raise UsageError("--emit plan needs the backends, which are not built yet (issue #5); use --emit ir")
+        raise UsageError(
+            "--emit plan needs the backends, which are not built yet (issue #5); use --emit ir"
+        )
 
     def observe(stage: str, module: object) -> None:
         if args.print_ir_after in ("all", stage):
@@ -106,7 +110,9 @@ def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
     if args.emit is None:
         return EXIT_OK
     if compilation.module is None:
-        raise UsageError(f"--emit ir needs IR, which exists only after 'lower' (stopped after {args.stop_after})")
+        raise UsageError(
+            f"--emit ir needs IR, which exists only after 'lower' (stopped after {args.stop_after})"
+        )
     write_output(print_module(compilation.module, debuginfo=args.debuginfo), args.output)
     return EXIT_OK
 
@@ -143,7 +149,10 @@ def cmd_fmt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
             continue
         if args.check:
             diff = difflib.unified_diff(
-                source.text.splitlines(True), formatted.splitlines(True), path, f"{path} (formatted)"
+                source.text.splitlines(True),
+                formatted.splitlines(True),
+                path,
+                f"{path} (formatted)",
             )
             sys.stdout.writelines(diff)
             status = EXIT_USER
@@ -185,51 +194,93 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     check = _command(
-        commands, "check", "parse and check job files", cmd_check,
-        "mkc check examples/video_qa.mk", "mkc check examples/*.mk",
+        commands,
+        "check",
+        "parse and check job files",
+        cmd_check,
+        "mkc check examples/video_qa.mk",
+        "mkc check examples/*.mk",
     )
     check.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
 
     compile_ = _command(
-        commands, "compile", "compile a job file to IR (and, later, a plan)", cmd_compile,
+        commands,
+        "compile",
+        "compile a job file to IR (and, later, a plan)",
+        cmd_compile,
         "mkc compile examples/video_qa.mk --emit ir",
-        "mkc compile examples/video_qa.mk --slo 'latency < 20 s' --slo 'cost<1, minimize cost' --emit ir",
+        "mkc compile examples/video_qa.mk --slo 'latency < 20 s, minimize cost' --emit ir",
         "mkc compile examples/math_reflect.mk --stop-after check",
         "mkc compile examples/video_qa.mk --print-ir-after all -o /dev/null",
     )
     compile_.add_argument("file", metavar="FILE", help="a .mk job file")
     compile_.add_argument(
-        "--slo", action="append", default=[], metavar="SLO",
+        "--slo",
+        action="append",
+        default=[],
+        metavar="SLO",
         help="an SLO such as 'cost<2', 'latency < 30 s, quality >= good' or 'minimize energy'; "
         "repeatable; overrides the file's bound on the same metric",
     )
-    compile_.add_argument("--emit", choices=("ir", "plan"), help="what to write: the IR of the last stage run, or a plan")
-    compile_.add_argument("--stop-after", default="lower", metavar="STAGE", help="parse, check or lower (default)")
-    compile_.add_argument("--print-ir-after", metavar="NAME", help="print the IR after a stage (or 'all') to stderr")
-    compile_.add_argument("--debuginfo", action="store_true", help="print source locations in the IR")
-    compile_.add_argument("-o", "--output", metavar="OUT", help="write the output here instead of stdout")
+    compile_.add_argument(
+        "--emit",
+        choices=("ir", "plan"),
+        help="what to write: the IR of the last stage run, or a plan",
+    )
+    compile_.add_argument(
+        "--stop-after", default="lower", metavar="STAGE", help="parse, check or lower (default)"
+    )
+    compile_.add_argument(
+        "--print-ir-after", metavar="NAME", help="print the IR after a stage (or 'all') to stderr"
+    )
+    compile_.add_argument(
+        "--debuginfo", action="store_true", help="print source locations in the IR"
+    )
+    compile_.add_argument(
+        "-o", "--output", metavar="OUT", help="write the output here instead of stdout"
+    )
 
     opt = _command(
-        commands, "opt", "run passes on textual IR (no -p: parse, verify and re-print)", cmd_opt,
+        commands,
+        "opt",
+        "run passes on textual IR (no -p: parse, verify and re-print)",
+        cmd_opt,
         "mkc opt tests/golden/ir/video_qa.mkir",
         "mkc opt module.mkir -p dead-code-elimination",
     )
     opt.add_argument("file", metavar="FILE.mkir", help="textual IR")
-    opt.add_argument("-p", "--pipeline", metavar="PIPELINE", help="comma-separated passes, e.g. 'a,b{opt=1}'")
+    opt.add_argument(
+        "-p", "--pipeline", metavar="PIPELINE", help="comma-separated passes, e.g. 'a,b{opt=1}'"
+    )
     opt.add_argument("--verify-each", action="store_true", help="run the verifier after every pass")
     opt.add_argument("--debuginfo", action="store_true", help="print source locations in the IR")
     opt.add_argument("-o", "--output", metavar="OUT", help="write the IR here instead of stdout")
 
     fmt = _command(
-        commands, "fmt", "format job files in place, canonically", cmd_fmt,
-        "mkc fmt examples/video_qa.mk", "mkc fmt --check examples/*.mk",
+        commands,
+        "fmt",
+        "format job files in place, canonically",
+        cmd_fmt,
+        "mkc fmt examples/video_qa.mk",
+        "mkc fmt --check examples/*.mk",
     )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
-    fmt.add_argument("--check", action="store_true", help="change nothing; show a diff and exit 1 if unformatted")
+    fmt.add_argument(
+        "--check", action="store_true", help="change nothing; show a diff and exit 1 if unformatted"
+    )
     return parser
 
 
-def _command(commands, name: str, help_text: str, run, *examples: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+Command = Callable[[argparse.Namespace, dict[str, SourceFile]], int]
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    help_text: str,
+    run: Command,
+    *examples: str,
+) -> argparse.ArgumentParser:
     command = commands.add_parser(
         name,
         help=help_text,
@@ -238,7 +289,10 @@ def _command(commands, name: str, help_text: str, run, *examples: str) -> argpar
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of internal errors"
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks of internal errors",
     )
     command.set_defaults(command=name, run=run)
     return command

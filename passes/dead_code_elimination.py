@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from murakkab.ir.core import Module, Op, Operand, Region, Workflow, operand_values
 from murakkab.passes.base import PassContext
+
+from murakkab.ir.core import Module, Op, Operand, Region, Workflow, operand_values
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ def _prune(ops: tuple[Op, ...], result: Operand, where: str, ctx: PassContext) -
             inner = _prune(op.region.ops, op.region.result, where, ctx)
             op = op.replace(region=Region(op.region.args, inner, op.region.result))
             for inner_op in inner:
-                live.update(v.name for operand in inner_op.operands for v in operand_values(operand))
+                live.update(
+                    v.name for operand in inner_op.operands for v in operand_values(operand)
+                )
         live.update(v.name for operand in op.operands for v in operand_values(operand))
         kept.append(op)
     return tuple(reversed(kept))

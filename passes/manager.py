@@ -10,12 +10,13 @@ import importlib
 import re
 from dataclasses import dataclass
 
+from murakkab.passes import REGISTRY
+from murakkab.passes.base import Pass, PassContext
+
 from murakkab.diagnostics import Diagnostic, DiagnosticError
 from murakkab.frontend.resolve import did_you_mean
 from murakkab.ir.core import Module
 from murakkab.ir.verifier import verify_module
-from murakkab.passes import REGISTRY
-from murakkab.passes.base import Pass, PassContext
 from murakkab.source import Span
 
 _ITEM = re.compile(r"\s*([a-z][a-z0-9-]*)\s*(?:\{([^{}]*)\})?\s*(?:,|$)")
@@ -34,7 +35,11 @@ def parse_pipeline(spec: str, flag: str = "-p") -> list[Pass]:
     while position < len(spec.rstrip()):
         match = _ITEM.match(spec, position)
         if match is None or match.end() == position:
-            _fail(flag, position, "expected a pass name such as 'dead-code-elimination' or 'name{opt=value}'")
+            _fail(
+                flag,
+                position,
+                "expected a pass name such as 'dead-code-elimination' or 'name{opt=value}'",
+            )
         assert match is not None
         passes.append(_instantiate(match, flag))
         position = match.end()
@@ -45,7 +50,13 @@ def _instantiate(match: re.Match[str], flag: str) -> Pass:
     name, options_text = match.group(1), match.group(2) or ""
     if name not in REGISTRY:
         notes = did_you_mean(name, REGISTRY)
-        _fail(flag, match.start(1), f"unknown pass '{name}'", *notes, hint="passes: " + ", ".join(REGISTRY))
+        _fail(
+            flag,
+            match.start(1),
+            f"unknown pass '{name}'",
+            *notes,
+            hint="passes: " + ", ".join(REGISTRY),
+        )
     module_name, _, class_name = REGISTRY[name].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -56,7 +67,7 @@ def _instantiate(match: re.Match[str], flag: str) -> Pass:
         if attr not in fields:
             _fail(flag, match.start(2), f"pass '{name}' has no option '{key.strip()}'")
         options[attr] = _convert(raw.strip(), fields[attr].type)
-    return cls(**options)  # type: ignore[no-any-return]
+    return cls(**options)
 
 
 def _convert(raw: str, annotation: object) -> object:
@@ -93,5 +104,10 @@ def run_pipeline(
             problems = verify_module(module)
             if problems:
                 notes = (f"after pass '{pass_.name}' (pipeline so far: {', '.join(done)})",)
-                raise DiagnosticError([p.__class__(p.severity, p.code, p.span, p.message, p.notes + notes, p.hint) for p in problems])
+                raise DiagnosticError(
+                    [
+                        p.__class__(p.severity, p.code, p.span, p.message, p.notes + notes, p.hint)
+                        for p in problems
+                    ]
+                )
     return module

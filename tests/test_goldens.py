@@ -37,13 +37,17 @@ def test_example_ir_matches_golden(name: str) -> None:
 def test_opt_reprints_ir_golden_identically(golden: Path) -> None:
     status, out, err = run_mkc(["opt", f"tests/golden/ir/{golden.name}"])
     assert status == 0, err
-    assert out == golden.read_text(encoding="utf-8"), f"reproduce: mkc opt tests/golden/ir/{golden.name}"
+    assert out == golden.read_text(encoding="utf-8"), (
+        f"reproduce: mkc opt tests/golden/ir/{golden.name}"
+    )
 
 
 @pytest.mark.parametrize("golden", sorted(IR.glob("*.mkir")), ids=lambda p: p.stem)
 def test_debuginfo_round_trips(golden: Path, tmp_path: Path) -> None:
     name = golden.stem
-    status, with_loc, err = run_mkc(["compile", f"examples/{name}.mk", "--emit", "ir", "--debuginfo"])
+    status, with_loc, err = run_mkc(
+        ["compile", f"examples/{name}.mk", "--emit", "ir", "--debuginfo"]
+    )
     assert status == 0, err
     assert 'loc("examples/' in with_loc
     dumped = tmp_path / f"{name}.mkir"
@@ -79,5 +83,7 @@ def test_every_code_has_a_golden() -> None:
     for folder in ("murakkab", "passes", "backends", "stdlib", "grammar"):
         for path in (ROOT / folder).rglob("*.py"):
             codes_in_source |= set(re.findall(r'"(MK0\d{3})"', path.read_text(encoding="utf-8")))
-    goldens = {p.stem.split("-")[0] for p in DIAGNOSTICS.iterdir() if not p.name.endswith(".expected")}
+    goldens = {
+        p.stem.split("-")[0] for p in DIAGNOSTICS.iterdir() if not p.name.endswith(".expected")
+    }
     assert codes_in_source - goldens == set(), "error codes without a diagnostics golden"

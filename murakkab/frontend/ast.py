@@ -7,15 +7,14 @@ the checker resolves it and `lower` turns it into IR. The AST is never the IR.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from murakkab.source import UNKNOWN_SPAN, Span
 
-LiteralValue = Union[str, int, float, bool]
+LiteralValue = str | int | float | bool
 
 
 def _span() -> Span:
-    return field(default=UNKNOWN_SPAN, compare=False)  # type: ignore[no-any-return]
+    return field(default=UNKNOWN_SPAN, compare=False)
 
 
 # ---- types -------------------------------------------------------------------
@@ -39,7 +38,7 @@ class RecordTypeExpr:
     span: Span = _span()
 
 
-TypeExpr = Union[TypeName, ListTypeExpr, RecordTypeExpr]
+TypeExpr = TypeName | ListTypeExpr | RecordTypeExpr
 
 # ---- expressions -------------------------------------------------------------
 
@@ -63,7 +62,7 @@ class ListExpr:
     span: Span = _span()
 
 
-Expr = Union[Ref, Lit, ListExpr]
+Expr = Ref | Lit | ListExpr
 
 # ---- task constraints ----------------------------------------------------------
 
@@ -113,7 +112,7 @@ class OptionalClause:
     span: Span = _span()
 
 
-Clause = Union[WithClause, UsingClause, OnClause, OptionalClause]
+Clause = WithClause | UsingClause | OnClause | OptionalClause
 
 # ---- task expressions ----------------------------------------------------------
 
@@ -154,7 +153,7 @@ class RepeatBlock:
     span: Span = _span()
 
 
-TaskExpr = Union[NamedCall, NlCall, ParallelBlock, RepeatBlock]
+TaskExpr = NamedCall | NlCall | ParallelBlock | RepeatBlock
 
 # ---- statements ------------------------------------------------------------------
 
@@ -181,7 +180,7 @@ class YieldStmt:
     span: Span = _span()
 
 
-Stmt = Union[TaskStmt, ReturnStmt, YieldStmt]
+Stmt = TaskStmt | ReturnStmt | YieldStmt
 
 # ---- top-level items -------------------------------------------------------------
 
@@ -270,7 +269,7 @@ class RunStmt:
     span: Span = _span()
 
 
-Item = Union[ImportModule, ImportFile, WorkflowDef, CapabilityDef, RunStmt]
+Item = ImportModule | ImportFile | WorkflowDef | CapabilityDef | RunStmt
 
 
 @dataclass(frozen=True)

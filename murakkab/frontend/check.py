@@ -66,7 +66,11 @@ Env = dict[str, Type]
 
 class _WorkflowChecker:
     def __init__(
-        self, scope: FileScope, sig: WorkflowSig, tasks: dict[int, TaskInfo], diagnostics: DiagnosticBag
+        self,
+        scope: FileScope,
+        sig: WorkflowSig,
+        tasks: dict[int, TaskInfo],
+        diagnostics: DiagnosticBag,
     ):
         self.scope = scope
         self.sig = sig
@@ -80,7 +84,9 @@ class _WorkflowChecker:
         env: Env = {}
         for (name, ptype), param in zip(self.sig.params, definition.params):
             if name in env:
-                self.diagnostics.error("MK0207", param.span, f"parameter '{name}' is declared twice")
+                self.diagnostics.error(
+                    "MK0207", param.span, f"parameter '{name}' is declared twice"
+                )
             env[name] = ptype
         result = self.block(definition.body, env, top=True)
         if result is not None and not is_assignable(result[0], self.sig.result):
@@ -91,13 +97,13 @@ class _WorkflowChecker:
             )
         for param in definition.params:
             if param.name not in self.used:
-                self.diagnostics.warning("MK0210", param.span, f"parameter '{param.name}' is never used")
+                self.diagnostics.warning(
+                    "MK0210", param.span, f"parameter '{param.name}' is never used"
+                )
 
     # ---- blocks ----------------------------------------------------------------
 
-    def block(
-        self, body: tuple[ast.Stmt, ...], outer: Env, top: bool
-    ) -> tuple[Type, Span] | None:
+    def block(self, body: tuple[ast.Stmt, ...], outer: Env, top: bool) -> tuple[Type, Span] | None:
         """Check a statement list; the type and span of what it returns or yields."""
         env = dict(outer)
         tasks = self._declare(body, outer)
@@ -105,7 +111,9 @@ class _WorkflowChecker:
         for names in cyclic:
             first = tasks[names[0]]
             chain = " -> ".join(names + [names[0]])
-            self.diagnostics.error("MK0208", first.name_span, f"tasks depend on each other in a cycle: {chain}")
+            self.diagnostics.error(
+                "MK0208", first.name_span, f"tasks depend on each other in a cycle: {chain}"
+            )
             for name in names:
                 env[name] = ANY
         for task in order:
@@ -131,27 +139,31 @@ class _WorkflowChecker:
             if not isinstance(stmt, ast.TaskStmt):
                 continue
             if stmt.name in tasks or stmt.name in outer:
-                self.diagnostics.error("MK0207", stmt.name_span, f"'{stmt.name}' is already defined")
+                self.diagnostics.error(
+                    "MK0207", stmt.name_span, f"'{stmt.name}' is already defined"
+                )
                 continue
             tasks[stmt.name] = stmt
         return tasks
 
-    def _exit(
-        self, body: tuple[ast.Stmt, ...], env: Env, top: bool
-    ) -> tuple[Type, Span] | None:
+    def _exit(self, body: tuple[ast.Stmt, ...], env: Env, top: bool) -> tuple[Type, Span] | None:
         keyword, wrong = ("return", ast.YieldStmt) if top else ("yield", ast.ReturnStmt)
         wanted = ast.ReturnStmt if top else ast.YieldStmt
         for stmt in body:
             if isinstance(stmt, wrong):
                 where = "a workflow body" if top else "a parallel or repeat block"
                 self.diagnostics.error(
-                    "MK0213", stmt.span, f"'{'yield' if top else 'return'}' cannot appear in {where}",
+                    "MK0213",
+                    stmt.span,
+                    f"'{'yield' if top else 'return'}' cannot appear in {where}",
                     hint=f"use '{keyword}'",
                 )
         exits = [s for s in body if isinstance(s, wanted)]
         if not exits:
             span = self.sig.definition.name_span
-            self.diagnostics.error("MK0213", span, f"missing '{keyword}': say which value is the result")
+            self.diagnostics.error(
+                "MK0213", span, f"missing '{keyword}': say which value is the result"
+            )
             return None
         for extra in exits[1:]:
             self.diagnostics.error("MK0213", extra.span, f"more than one '{keyword}'")
@@ -246,7 +258,9 @@ class _WorkflowChecker:
         declared = resolve_type(task.annotation, self.diagnostics)
         if not is_assignable(inferred, declared):
             self.diagnostics.error(
-                "MK0203", task.annotation.span, f"task '{task.name}' computes {inferred}, not {declared}"
+                "MK0203",
+                task.annotation.span,
+                f"task '{task.name}' computes {inferred}, not {declared}",
             )
         return declared
 
@@ -260,7 +274,9 @@ class _WorkflowChecker:
         for clause in task.clauses:
             if isinstance(clause, ast.OptionalClause):
                 continue
-            if isinstance(task.expr, (ast.ParallelBlock, ast.RepeatBlock)) or isinstance(callee, WorkflowSig):
+            if isinstance(task.expr, (ast.ParallelBlock, ast.RepeatBlock)) or isinstance(
+                callee, WorkflowSig
+            ):
                 self.diagnostics.error(
                     "MK0218",
                     clause.span,
@@ -278,12 +294,16 @@ class _WorkflowChecker:
             )
             for knob_name, values, span in pairs:
                 if knob_name in seen:
-                    self.diagnostics.error("MK0206", span, f"knob '{knob_name}' is constrained twice")
+                    self.diagnostics.error(
+                        "MK0206", span, f"knob '{knob_name}' is constrained twice"
+                    )
                 seen.add(knob_name)
                 if isinstance(callee, Capability):
                     self._knob(callee, knob_name, values, span)
 
-    def _knob(self, capability: Capability, name: str, values: tuple[ast.Lit, ...], span: Span) -> None:
+    def _knob(
+        self, capability: Capability, name: str, values: tuple[ast.Lit, ...], span: Span
+    ) -> None:
         knob = capability.knob(name)
         if knob is None:
             known = [k.name for k in capability.knobs]
@@ -307,7 +327,10 @@ class _WorkflowChecker:
     def _device(self, clause: ast.OnClause, callee: Callee) -> None:
         if clause.device not in DEVICES:
             self.diagnostics.error(
-                "MK0212", clause.span, f"unknown device '{clause.device}'", hint="write `on cpu` or `on gpu`"
+                "MK0212",
+                clause.span,
+                f"unknown device '{clause.device}'",
+                hint="write `on cpu` or `on gpu`",
             )
             return
         if clause.model is not None and (clause.device != "gpu" or clause.model not in GPU_MODELS):
@@ -330,7 +353,9 @@ class _WorkflowChecker:
         for lit in domain.values:
             if isinstance(lit.value, bool) or not isinstance(lit.value, int) or lit.value < 1:
                 self.diagnostics.error(
-                    "MK0206", lit.span, f"'{name}' counts agents or rounds: {lit.text} is not a positive integer"
+                    "MK0206",
+                    lit.span,
+                    f"'{name}' counts agents or rounds: {lit.text} is not a positive integer",
                 )
         previous = self.loop_knobs.get(name)
         if previous is not None and set(previous[1]) != set(values):
@@ -343,9 +368,13 @@ class _WorkflowChecker:
             )
         self.loop_knobs.setdefault(name, (domain, values))
 
-    def _check_optional_uses(self, body: tuple[ast.Stmt, ...], tasks: dict[str, ast.TaskStmt]) -> None:
+    def _check_optional_uses(
+        self, body: tuple[ast.Stmt, ...], tasks: dict[str, ast.TaskStmt]
+    ) -> None:
         optional = {
-            name for name, t in tasks.items() if any(isinstance(c, ast.OptionalClause) for c in t.clauses)
+            name
+            for name, t in tasks.items()
+            if any(isinstance(c, ast.OptionalClause) for c in t.clauses)
         }
         if not optional:
             return
@@ -381,7 +410,9 @@ def _check_recursion(scopes: dict[str, FileScope], diagnostics: DiagnosticBag) -
         path = _find_path(key, key, calls, set())
         if path is not None:
             chain = " -> ".join([sig.definition.name] + [s.definition.name for s, _ in path])
-            diagnostics.error("MK0208", path[0][1], f"workflow '{sig.definition.name}' calls itself: {chain}")
+            diagnostics.error(
+                "MK0208", path[0][1], f"workflow '{sig.definition.name}' calls itself: {chain}"
+            )
 
 
 CallGraph = dict[str, list[tuple[WorkflowSig, Span]]]

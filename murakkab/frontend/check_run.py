@@ -67,7 +67,9 @@ def _check_run(
         for index, (arg, value, (name, ptype)) in enumerate(zip(run.args, args, sig.params), 1):
             if value is not None and not literal_fits(value, ptype):
                 diagnostics.error(
-                    "MK0203", arg.span, f"argument {index} ({name}) of '{run.workflow}' expects {ptype}"
+                    "MK0203",
+                    arg.span,
+                    f"argument {index} ({name}) of '{run.workflow}' expects {ptype}",
                 )
     objectives = (run.objective,) if run.objective is not None else ()
     slo = check_slo(run.bounds, objectives, diagnostics)
@@ -147,7 +149,10 @@ def _bound(expr: ast.SloBoundExpr, diagnostics: DiagnosticBag) -> SloBound | Non
         unit = "usd"
     if unit in ("%", "percent") and expr.metric != "quality":
         diagnostics.error(
-            "MK0302", expr.value_span, f"'%' measures quality, not {expr.metric}", hint=_unit_hint(expr.metric)
+            "MK0302",
+            expr.value_span,
+            f"'%' measures quality, not {expr.metric}",
+            hint=_unit_hint(expr.metric),
         )
         return None
     try:
@@ -174,7 +179,9 @@ def _tier(expr: ast.SloBoundExpr, diagnostics: DiagnosticBag) -> SloBound | None
             expr.value_span,
             f"unknown quality tier '{expr.tier}'",
             *did_you_mean(expr.tier or "", TIERS),
-            hint="tiers are " + ", ".join(TIERS) + "; or write a fraction (0.64) or a percentage (64%)",
+            hint="tiers are "
+            + ", ".join(TIERS)
+            + "; or write a fraction (0.64) or a percentage (64%)",
         )
         return None
     return SloBound(expr.metric, expr.op, None, expr.tier, expr.span)

@@ -90,17 +90,23 @@ class _Loader:
     def _check_module(self, item: ast.ImportModule) -> None:
         dotted = ".".join(item.path)
         known = [f"stdlib.{m}" for m in sorted(self.catalogue.modules)]
-        if len(item.path) == 2 and item.path[0] == "stdlib" and item.path[1] in self.catalogue.modules:
+        if (
+            len(item.path) == 2
+            and item.path[0] == "stdlib"
+            and item.path[1] in self.catalogue.modules
+        ):
             return
         self.diagnostics.error(
             "MK0209",
             item.span,
             f"no module named '{dotted}'",
             *did_you_mean(dotted, known),
-            hint="modules are " + ", ".join(known) + "; import a job file with import \"path.mk\"",
+            hint="modules are " + ", ".join(known) + '; import a job file with import "path.mk"',
         )
 
-    def _import_file(self, unit: Unit, item: ast.ImportFile, stack: tuple[Path, ...]) -> Unit | None:
+    def _import_file(
+        self, unit: Unit, item: ast.ImportFile, stack: tuple[Path, ...]
+    ) -> Unit | None:
         target = (unit.path.parent / item.path).resolve()
         if target in stack:
             chain = " -> ".join(display_name(p) for p in stack[stack.index(target) :] + (target,))
@@ -109,7 +115,9 @@ class _Loader:
         if target in self.units:
             return self.units[target]
         if len(self.units) >= MAX_IMPORTED_FILES:
-            self.diagnostics.error("MK0105", item.span, f"more than {MAX_IMPORTED_FILES} imported files")
+            self.diagnostics.error(
+                "MK0105", item.span, f"more than {MAX_IMPORTED_FILES} imported files"
+            )
             return None
         try:
             return self.load(target, display_name(target), stack)
@@ -123,7 +131,9 @@ def _at_import(diagnostics: tuple[Diagnostic, ...], item: ast.ImportFile) -> lis
     out = []
     for d in diagnostics:
         if d.code == "MK0001":
-            out.append(Diagnostic.error("MK0209", item.span, f"cannot import \"{item.path}\": {d.message}"))
+            out.append(
+                Diagnostic.error("MK0209", item.span, f'cannot import "{item.path}": {d.message}')
+            )
         else:
             out.append(d)
     return out

@@ -13,6 +13,7 @@ from murakkab.catalogue import Capability
 from murakkab.frontend import ast
 from murakkab.frontend.check import CheckedProgram, TaskInfo
 from murakkab.frontend.dataflow import order_tasks
+from murakkab.frontend.resolve import literal_type
 from murakkab.frontend.scope import WorkflowSig
 from murakkab.ir.core import (
     AttrValue,
@@ -29,7 +30,6 @@ from murakkab.ir.core import (
     Workflow,
 )
 from murakkab.ir.types import ListType, join
-from murakkab.frontend.resolve import literal_type
 
 Env = dict[str, Operand]
 
@@ -40,9 +40,7 @@ def lower_program(checked: CheckedProgram) -> Module:
     workflows = tuple(
         lowering.workflow(sig) for sig in root.workflows.values() if sig.unit is root.unit
     )
-    requests = tuple(
-        Request(r.run.workflow, r.args, r.slo, r.run.span) for r in checked.requests
-    )
+    requests = tuple(Request(r.run.workflow, r.args, r.slo, r.run.span) for r in checked.requests)
     return Module(Level.LOGICAL, workflows, requests)
 
 
@@ -84,14 +82,26 @@ class _Lowering:
         if isinstance(expr, ast.ParallelBlock):
             inner, yielded = self.body(expr.body, env, name + ".")
             attrs.update(agents=_domain(expr.domain), knob=expr.knob)
-            ops.append(Op("flow.parallel", result, (), _sorted(attrs), device, Region((), tuple(inner), yielded), task.span))
+            ops.append(
+                Op(
+                    "flow.parallel",
+                    result,
+                    (),
+                    _sorted(attrs),
+                    device,
+                    Region((), tuple(inner), yielded),
+                    task.span,
+                )
+            )
         elif isinstance(expr, ast.RepeatBlock):
             carried = Value(f"{name}.{expr.var}", info.type)
             inner, yielded = self.body(expr.body, {**env, expr.var: carried}, name + ".")
             attrs.update(rounds=_domain(expr.domain), knob=expr.knob)
             region = Region((carried,), tuple(inner), yielded)
             init = self.operand(expr.init, env)
-            ops.append(Op("flow.repeat", result, (init,), _sorted(attrs), device, region, task.span))
+            ops.append(
+                Op("flow.repeat", result, (init,), _sorted(attrs), device, region, task.span)
+            )
         else:
             operands = tuple(self.operand(arg, env) for arg in expr.args)
             if isinstance(expr, ast.NlCall):

@@ -11,7 +11,15 @@ import functools
 import re
 from pathlib import Path
 
-from lark import Lark, Token, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import (
+    Lark,
+    Token,
+    Tree,
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
 
 from murakkab.diagnostics import Diagnostic, DiagnosticBag, DiagnosticError
 from murakkab.frontend import ast
@@ -51,7 +59,9 @@ def read_source(path: Path, name: str) -> SourceFile:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise DiagnosticError([Diagnostic.error("MK0001", start, f"no such file: {name}")]) from None
+        raise DiagnosticError(
+            [Diagnostic.error("MK0001", start, f"no such file: {name}")]
+        ) from None
     except OSError as exc:
         message = f"cannot read {name}: {exc.strerror or exc}"
         raise DiagnosticError([Diagnostic.error("MK0001", start, message)]) from None
@@ -99,7 +109,7 @@ def parse_cli_slo(source: SourceFile) -> ast.CliSlo:
     return result
 
 
-def _parse(source: SourceFile, start: str):  # type: ignore[no-untyped-def]
+def _parse(source: SourceFile, start: str) -> Tree:
     parser = mk_parser()
     try:
         return parser.parse(source.text, start=start)
@@ -110,14 +120,15 @@ def _parse(source: SourceFile, start: str):  # type: ignore[no-untyped-def]
 def _syntax_diagnostic(source: SourceFile, error: UnexpectedInput, start: str) -> Diagnostic:
     line, column = max(error.line, 1), max(error.column, 1)
     if isinstance(error, UnexpectedCharacters):
-        char = source.text[error.pos_in_stream] if error.pos_in_stream < len(source.text) else ""
+        offset = error.pos_in_stream or 0
+        char = source.text[offset] if offset < len(source.text) else ""
         span = Span.point(source.name, line, column)
         if char == '"':
             return Diagnostic.error(
                 "MK0103",
                 span,
                 "unterminated string literal",
-                hint=r'close the string on the same line; write \n for a line break',
+                hint=r"close the string on the same line; write \n for a line break",
             )
         shown = char if char.isprintable() and not char.isspace() else f"U+{ord(char):04X}"
         return Diagnostic.error(
@@ -127,15 +138,18 @@ def _syntax_diagnostic(source: SourceFile, error: UnexpectedInput, start: str) -
     if isinstance(error, UnexpectedEOF) or (token is not None and token.type == "$END"):
         end_line, end_column = source.position(max(len(source.text) - 1, 0))
         span = Span.point(source.name, end_line, end_column)
-        return Diagnostic.error("MK0101", span, "unexpected end of input", *_expected_note(error.expected))
+        expected: set[str] = getattr(error, "expected", set())
+        return Diagnostic.error(
+            "MK0101", span, "unexpected end of input", *_expected_note(expected)
+        )
     assert token is not None
     span = Span(source.name, line, column, token.end_line or line, token.end_column or column + 1)
     friendly = _match_example(error, start)
-    expected = _expected_note(getattr(error, "expected", set()))
+    notes = _expected_note(getattr(error, "expected", set()))
     if friendly is not None:
         message, hint = friendly
-        return Diagnostic.error("MK0101", span, message, *expected, hint=hint)
-    return Diagnostic.error("MK0101", span, f"unexpected {_describe(token)}", *expected)
+        return Diagnostic.error("MK0101", span, message, *notes, hint=hint)
+    return Diagnostic.error("MK0101", span, f"unexpected {_describe(token)}", *notes)
 
 
 def _match_example(error: UnexpectedInput, start: str) -> tuple[str, str] | None:

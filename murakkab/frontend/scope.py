@@ -60,7 +60,8 @@ class FileScope:
             span,
             f"unknown capability or workflow '{name}'",
             *did_you_mean(name, self._known_names()),
-            hint='import its module (e.g. `import stdlib.video`) or describe the task in words: `"..."(args)`',
+            hint="import its module (e.g. `import stdlib.video`) "
+            'or describe the task in words: `"..."(args)`',
         )
         return None
 
@@ -94,9 +95,7 @@ class FileScope:
 
 def build_scopes(program: Program, diagnostics: DiagnosticBag) -> dict[str, FileScope]:
     """One scope per file, keyed by the file's display name."""
-    signatures = {
-        unit.name: _signatures(unit, diagnostics) for unit in program.units.values()
-    }
+    signatures = {unit.name: _signatures(unit, diagnostics) for unit in program.units.values()}
     scopes: dict[str, FileScope] = {}
     for unit in program.units.values():
         scope = FileScope(unit)

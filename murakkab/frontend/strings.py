@@ -35,7 +35,9 @@ def unescape(body: str) -> str:
             out.append(chr(point))
             index += 6
         else:
-            raise StringEscapeError(body[index : index + 2] if code != "u" else body[index : index + 6], index)
+            raise StringEscapeError(
+                body[index : index + 2] if code != "u" else body[index : index + 6], index
+            )
     return "".join(out)
 
 

@@ -13,7 +13,6 @@ from murakkab.frontend import ast
 from murakkab.frontend.strings import StringEscapeError, unescape
 from murakkab.source import UNKNOWN_SPAN, Span
 
-
 # Larger numbers lose integer precision as floats and print unreadably.
 MAX_NUMBER = 10**15
 
@@ -50,7 +49,7 @@ class AstBuilder(Transformer[Token, Any]):
                 "MK0103",
                 Span(self.file, start.line, column, start.line, column + exc.length),
                 f"invalid escape sequence in string: {exc.sequence}",
-                hint=r'valid escapes are \n \t \r \" \\ \0 and \uXXXX',
+                hint=r"valid escapes are \n \t \r \" \\ \0 and \uXXXX",
             )
             return str(token)[1:-1]
 
@@ -71,7 +70,13 @@ class AstBuilder(Transformer[Token, Any]):
     def workflow_def(self, meta: Meta, children: list[Any]) -> ast.WorkflowDef:
         name, params, result, doc, *body = children
         return ast.WorkflowDef(
-            str(name), tuple(params or ()), result, doc, tuple(body), self.tspan(name), self.span(meta)
+            str(name),
+            tuple(params or ()),
+            result,
+            doc,
+            tuple(body),
+            self.tspan(name),
+            self.span(meta),
         )
 
     def docstring(self, meta: Meta, children: list[Token]) -> str:
@@ -116,7 +121,9 @@ class AstBuilder(Transformer[Token, Any]):
 
     def named_call(self, meta: Meta, children: list[Any]) -> ast.NamedCall:
         span = self.span(meta)
-        callee_span = Span(span.file, span.line, span.column, span.line, span.column + len(children[0]))
+        callee_span = Span(
+            span.file, span.line, span.column, span.line, span.column + len(children[0])
+        )
         return ast.NamedCall(children[0], tuple(children[1] or ()), callee_span, span)
 
     def nl_call(self, meta: Meta, children: list[Any]) -> ast.NlCall:
@@ -150,7 +157,9 @@ class AstBuilder(Transformer[Token, Any]):
 
     def on_clause(self, meta: Meta, children: list[Any]) -> ast.OnClause:
         device, model = children
-        return ast.OnClause(str(device), None if model is None else self._string(model), self.span(meta))
+        return ast.OnClause(
+            str(device), None if model is None else self._string(model), self.span(meta)
+        )
 
     def optional_clause(self, meta: Meta, children: list[Token]) -> ast.OptionalClause:
         return ast.OptionalClause(self.span(meta))
@@ -181,7 +190,10 @@ class AstBuilder(Transformer[Token, Any]):
         value: int | float = int(text) if text.lstrip("-").isdigit() else float(text)
         if not math.isfinite(value) or abs(value) > MAX_NUMBER:
             self.diagnostics.error(
-                "MK0106", self.span(meta), f"number {text[:40]} is out of range", hint="numbers are limited to ±1e15"
+                "MK0106",
+                self.span(meta),
+                f"number {text[:40]} is out of range",
+                hint="numbers are limited to ±1e15",
             )
             value = 0
         return ast.Lit(value, text, self.span(meta))
@@ -232,7 +244,12 @@ class AstBuilder(Transformer[Token, Any]):
     def run_stmt(self, meta: Meta, children: list[Any]) -> ast.RunStmt:
         name, args, bounds, objective = children
         return ast.RunStmt(
-            str(name), tuple(args or ()), tuple(bounds or ()), objective, self.tspan(name), self.span(meta)
+            str(name),
+            tuple(args or ()),
+            tuple(bounds or ()),
+            objective,
+            self.tspan(name),
+            self.span(meta),
         )
 
     def slo_clause(self, meta: Meta, children: list[ast.SloBoundExpr]) -> list[ast.SloBoundExpr]:
@@ -241,7 +258,15 @@ class AstBuilder(Transformer[Token, Any]):
     def slo_bound(self, meta: Meta, children: list[Any]) -> ast.SloBoundExpr:
         metric, op, (number, unit, tier, dollar, value_span) = children
         return ast.SloBoundExpr(
-            str(metric), str(op), number, unit, tier, dollar, self.tspan(metric), value_span, self.span(meta)
+            str(metric),
+            str(op),
+            number,
+            unit,
+            tier,
+            dollar,
+            self.tspan(metric),
+            value_span,
+            self.span(meta),
         )
 
     def slo_number(self, meta: Meta, children: list[Any]) -> tuple[Any, ...]:

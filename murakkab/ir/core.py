@@ -12,14 +12,13 @@ import dataclasses
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Union
 
 from murakkab.ir.types import Type
 from murakkab.slo import SloSpec
 from murakkab.source import Span
 
 # An attribute or constant operand: a string, a number, a bool, or a list of them.
-Literal = Union[str, int, float, bool, tuple["Literal", ...]]
+Literal = str | int | float | bool | tuple["Literal", ...]
 
 
 class Level(enum.Enum):
@@ -37,7 +36,7 @@ class Domain:
     values: tuple[Literal, ...]
 
 
-AttrValue = Union[Literal, Domain]
+AttrValue = Literal | Domain
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class ListOperand:
     type: Type
 
 
-Operand = Union[Value, Const, ListOperand]
+Operand = Value | Const | ListOperand
 
 
 def operand_values(operand: Operand) -> Iterator[Value]:

@@ -1,0 +1,128 @@
+"""The `mkc` command line: help, exit statuses, errors without tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import murakkab.driver
+from murakkab import __version__
+from murakkab.cli import main
+from tests.goldens import EXAMPLES, run_mkc
+
+COMMANDS = ("check", "compile", "opt", "fmt")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert __version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_examples(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and f"mkc {command}" in out
+
+
+def test_check_every_example() -> None:
+    examples = sorted(f"examples/{p.name}" for p in EXAMPLES.glob("*.mk"))
+    status, out, err = run_mkc(["check", *examples])
+    assert status == 0, err
+    assert out.count(": ok (") == len(examples)
+
+
+def test_compile_emits_ir_to_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "video_qa.mkir"
+    status, out, err = run_mkc(
+        ["compile", "examples/video_qa.mk", "--emit", "ir", "-o", str(target)]
+    )
+    assert status == 0, err
+    assert out == "" and target.read_text().startswith("level logical\n")
+
+
+def test_compile_slo_flag_overrides_the_file() -> None:
+    status, out, _ = run_mkc(
+        ["compile", "examples/video_qa.mk", "--slo", "latency < 10 s", "--emit", "ir"]
+    )
+    assert status == 0
+    assert "latency < 10s" in out and "cost < 2usd" in out
+
+
+def test_stop_after_and_print_ir_after() -> None:
+    status, out, err = run_mkc(["compile", "examples/video_qa.mk", "--stop-after", "check"])
+    assert (status, out) == (0, "")
+    status, _, err = run_mkc(["compile", "examples/video_qa.mk", "--print-ir-after", "lower"])
+    assert status == 0 and "// IR after lower" in err and "level logical" in err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compile", "examples/video_qa.mk", "--stop-after", "optimise"],
+        ["compile", "examples/video_qa.mk", "--stop-after", "check", "--emit", "ir"],
+        ["compile", "examples/video_qa.mk", "--print-ir-after", "parse"],
+        ["compile", "examples/video_qa.mk", "--emit", "plan"],
+    ],
+)
+def test_bad_flag_combinations_are_usage_errors(args: list[str]) -> None:
+    status, _, err = run_mkc(args)
+    assert status == 2 and "error:" in err and "Traceback" not in err
+
+
+def test_bad_slo_flag_names_the_flag() -> None:
+    status, _, err = run_mkc(["compile", "examples/video_qa.mk", "--slo", "latency < 3 kg"])
+    assert status == 1
+    assert err.startswith("--slo:1:")
+    assert "error[MK0302]" in err and "^" in err
+
+
+def test_bad_pipeline_names_the_flag() -> None:
+    status, _, err = run_mkc(["opt", "tests/golden/ir/video_qa.mkir", "-p", "dce"])
+    assert status == 1 and err.startswith("-p:1:1: error[MK0501]")
+
+
+def test_missing_file_is_a_user_error() -> None:
+    status, _, err = run_mkc(["check", "does/not/exist.mk"])
+    assert status == 1 and "error[MK0001]" in err
+
+
+def test_internal_errors_exit_70_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(murakkab.driver, "load_program", broken)
+    status, _, err = run_mkc(["check", "examples/video_qa.mk"])
+    assert status == 70
+    assert "internal error, please report" in err and "Traceback" not in err
+    status, _, err = run_mkc(["--debug", "check", "examples/video_qa.mk"])
+    assert status == 70 and "Traceback" in err
+
+
+def test_fmt_check_reports_unformatted_files(tmp_path: Path) -> None:
+    messy = tmp_path / "messy.mk"
+    messy.write_text(
+        "import stdlib.llm\nworkflow w(q:text)->text{\ntask a=llm.generate( q )\nreturn a}\n"
+    )
+    status, out, _ = run_mkc(["fmt", "--check", str(messy)])
+    assert status == 1 and "+++" in out
+    status, _, _ = run_mkc(["fmt", str(messy)])
+    assert status == 0
+    status, _, _ = run_mkc(["fmt", "--check", str(messy)])
+    assert status == 0
+    assert run_mkc(["check", str(messy)])[0] == 0
+
+
+def test_fmt_leaves_files_with_errors_untouched(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.mk"
+    broken.write_text("workflow w( {\n")
+    status, _, err = run_mkc(["fmt", str(broken)])
+    assert status == 1 and "error[MK0101]" in err
+    assert broken.read_text() == "workflow w( {\n"

@@ -90,7 +90,9 @@ def declare_capabilities(
         if not isinstance(item, ast.CapabilityDef):
             continue
         if item.name in out:
-            diagnostics.error("MK0207", item.name_span, f"capability '{item.name}' is declared twice")
+            diagnostics.error(
+                "MK0207", item.name_span, f"capability '{item.name}' is declared twice"
+            )
         qualified = f"{module}.{item.name}" if module else item.name
         out[item.name] = _capability(item, qualified, diagnostics)
     return out
@@ -99,11 +101,16 @@ def declare_capabilities(
 def _capability(item: ast.CapabilityDef, qualified: str, diagnostics: DiagnosticBag) -> Capability:
     if item.kind not in KINDS:
         diagnostics.error(
-            "MK0219", item.name_span, f"capability '{item.name}' needs a kind", hint="add `kind " + "|".join(KINDS) + "`"
+            "MK0219",
+            item.name_span,
+            f"capability '{item.name}' needs a kind",
+            hint="add `kind " + "|".join(KINDS) + "`",
         )
     for device in item.hardware:
         if device not in DEVICES:
-            diagnostics.error("MK0219", item.span, f"unknown device '{device}'", hint="devices are cpu and gpu")
+            diagnostics.error(
+                "MK0219", item.span, f"unknown device '{device}'", hint="devices are cpu and gpu"
+            )
     params = tuple((p.name, resolve_type(p.type, diagnostics)) for p in item.params)
     knobs = tuple(_knob(k, diagnostics) for k in item.knobs)
     return Capability(
@@ -125,11 +132,19 @@ def _knob(decl: ast.KnobDecl, diagnostics: DiagnosticBag) -> Knob:
     else:
         sample = values[0] if values else (decl.default.value if decl.default else None)
         knob_type = _literal_kind(sample)
-    knob = Knob(decl.name, knob_type, values, None if decl.default is None else decl.default.value, decl.span)
+    knob = Knob(
+        decl.name,
+        knob_type,
+        values,
+        None if decl.default is None else decl.default.value,
+        decl.span,
+    )
     for value in (values or ()) + (() if knob.default is None else (knob.default,)):
         if not knob.admits(value):
             diagnostics.error(
-                "MK0219", decl.span, f"knob '{decl.name}' value {format_literal(value)} is not in its domain"
+                "MK0219",
+                decl.span,
+                f"knob '{decl.name}' value {format_literal(value)} is not in its domain",
             )
     return knob
 

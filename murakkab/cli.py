@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args, sources))
     except DiagnosticError as error:
-        report(error.diagnostics, sources)
+        report(error.diagnostics, {**error.sources, **sources})
         return EXIT_USER
     except UsageError as error:
         print(f"mkc {args.command}: error: {error}", file=sys.stderr)
@@ -70,7 +70,7 @@ def cmd_check(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
         try:
             compile_file(Path(path), stop_after="lower", compilation=compilation)
         except DiagnosticError as error:
-            report(list(error.diagnostics) + compilation.warnings, sources)
+            report(list(error.diagnostics) + compilation.warnings, {**error.sources, **sources})
             status = EXIT_USER
             continue
         report(compilation.warnings, sources)
@@ -124,6 +124,7 @@ def cmd_opt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
     from murakkab.ir.verifier import verify_module
     from murakkab.passes.manager import parse_pipeline, run_pipeline
 
+    sources["-p"] = SourceFile.of("-p", args.pipeline or "")
     pipeline = parse_pipeline(args.pipeline or "")
     source = read_source(Path(args.file), args.file)
     sources[source.name] = source
@@ -163,11 +164,18 @@ def cmd_fmt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
 
 
 def write_output(text: str, output: str | None) -> None:
-    """stdout, or a file replaced atomically so a failure never leaves half of it."""
+    """stdout, or a file replaced atomically so a failure never leaves half of it.
+
+    Only regular files are replaced: `-o /dev/null` or a pipe is written to as it is.
+    """
     if output is None or output == "-":
         sys.stdout.write(text)
         return
     target = Path(output)
+    if target.exists() and not target.is_file():
+        with target.open("w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     temporary = target.with_name(f".{target.name}.mkc-tmp")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, target)

@@ -29,7 +29,9 @@ class Diagnostic:
     hint: str | None = None
 
     @staticmethod
-    def error(code: str, span: Span, message: str, *notes: str, hint: str | None = None) -> Diagnostic:
+    def error(
+        code: str, span: Span, message: str, *notes: str, hint: str | None = None
+    ) -> Diagnostic:
         return Diagnostic(Severity.ERROR, code, span, message, tuple(notes), hint)
 
     @staticmethod
@@ -42,9 +44,14 @@ class Diagnostic:
 class DiagnosticError(Exception):
     """Raised at a phase boundary when the phase collected at least one error."""
 
-    def __init__(self, diagnostics: Sequence[Diagnostic]):
+    def __init__(
+        self, diagnostics: Sequence[Diagnostic], sources: dict[str, SourceFile] | None = None
+    ):
         super().__init__(f"{len(diagnostics)} diagnostic(s)")
         self.diagnostics = tuple(diagnostics)
+        # Text to show under the diagnostics when the caller never got a SourceFile
+        # (e.g. a file that is not valid UTF-8).
+        self.sources = dict(sources or {})
 
 
 @dataclass
@@ -56,7 +63,9 @@ class DiagnosticBag:
     def add(self, diagnostic: Diagnostic) -> None:
         self.items.append(diagnostic)
 
-    def error(self, code: str, span: Span, message: str, *notes: str, hint: str | None = None) -> None:
+    def error(
+        self, code: str, span: Span, message: str, *notes: str, hint: str | None = None
+    ) -> None:
         self.add(Diagnostic.error(code, span, message, *notes, hint=hint))
 
     def warning(
@@ -84,13 +93,13 @@ def render(diagnostic: Diagnostic, sources: dict[str, SourceFile]) -> str:
     lines = [f"{span}: {diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
     source = sources.get(span.file)
     if source is not None:
-        text = _printable(source.line(span.line))
+        text, column = _window(_printable(source.line(span.line)), span.column)
         if text.strip():
             gutter = str(span.line)
-            lines.append(f" {gutter} | {text}")
             width = max(1, span.end_column - span.column) if span.end_line == span.line else 1
-            width = min(width, max(1, len(text) - span.column + 1))
-            lines.append(f" {' ' * len(gutter)} | {' ' * (span.column - 1)}{'^' * width}")
+            width = min(width, max(1, len(text) - column + 1))
+            lines.append(f" {gutter} | {text}")
+            lines.append(f" {' ' * len(gutter)} | {' ' * (column - 1)}{'^' * width}")
     lines.extend(f"  = note: {note}" for note in diagnostic.notes)
     if diagnostic.hint is not None:
         lines.append(f"  = hint: {diagnostic.hint}")
@@ -99,6 +108,21 @@ def render(diagnostic: Diagnostic, sources: dict[str, SourceFile]) -> str:
 
 def render_all(diagnostics: Iterable[Diagnostic], sources: dict[str, SourceFile]) -> str:
     return "\n".join(render(d, sources) for d in diagnostics)
+
+
+SHOWN_WIDTH = 120
+
+
+def _window(text: str, column: int) -> tuple[str, int]:
+    """A long line is cut to the part around the column, so the caret stays on screen."""
+    if len(text) <= SHOWN_WIDTH:
+        return text, column
+    start = max(0, min(column - 1 - SHOWN_WIDTH // 2, len(text) - SHOWN_WIDTH))
+    prefix = "..." if start > 0 else ""
+    end = start + SHOWN_WIDTH
+    return prefix + text[start:end] + ("..." if end < len(text) else ""), column - start + len(
+        prefix
+    )
 
 
 def _printable(text: str) -> str:

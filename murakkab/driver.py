@@ -18,7 +18,7 @@ from murakkab.frontend.lower import lower_program
 from murakkab.frontend.parse import decode_source, parse_cli_slo
 from murakkab.ir.core import Module
 from murakkab.slo import SloSpec
-from murakkab.source import Span, SourceFile
+from murakkab.source import SourceFile, Span
 
 STAGES = ("parse", "check", "lower")
 
@@ -41,7 +41,7 @@ def parse_slo_flags(flags: Sequence[str], sources: dict[str, SourceFile]) -> Slo
     combined = SloSpec()
     for index, flag in enumerate(flags):
         name = "--slo" if len(flags) == 1 else f"--slo#{index + 1}"
-        source = decode_source(flag.encode("utf-8"), name)
+        source = decode_source(flag.encode("utf-8", "surrogateescape"), name)
         sources[name] = source
         parsed = parse_cli_slo(source)
         diagnostics = DiagnosticBag()

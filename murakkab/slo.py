@@ -27,6 +27,7 @@ UNITS: dict[str, dict[str, Decimal]] = {
 }
 CANONICAL_UNIT = {"cost": "usd", "latency": "s", "energy": "J", "quality": ""}
 UPPER_BOUNDED = ("cost", "latency", "energy")  # smaller is better: `<`, `<=`
+MAX_BOUND = Decimal(10) ** 15  # beyond this a float no longer prints back exactly
 OBJECTIVES = {"minimize": ("cost", "energy", "latency"), "maximize": ("quality",)}
 
 
@@ -96,6 +97,8 @@ def canonical_value(metric: str, number: str, unit: str | None) -> float:
         amount *= units[unit]
     if amount < 0:
         raise SloValueError(f"{metric} bound must not be negative")
+    if amount > MAX_BOUND:
+        raise SloValueError(f"{metric} bound {number}{unit or ''} is out of range")
     if metric == "quality" and amount > 1:
         raise SloValueError(
             f"quality {number}{unit or ''} is more than 100%",
@@ -127,7 +130,8 @@ def check_objective(direction: str, metric: str) -> None:
         choices = ", ".join(f"{direction} {m}" for m in OBJECTIVES[direction])
         raise SloValueError(
             f"cannot {direction} {metric}",
-            hint=f"use {choices}" + (f", or {other} {metric}" if metric in OBJECTIVES[other] else ""),
+            hint=f"use {choices}"
+            + (f", or {other} {metric}" if metric in OBJECTIVES[other] else ""),
         )
 
 

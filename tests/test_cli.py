@@ -126,3 +126,11 @@ def test_fmt_leaves_files_with_errors_untouched(tmp_path: Path) -> None:
     status, _, err = run_mkc(["fmt", str(broken)])
     assert status == 1 and "error[MK0101]" in err
     assert broken.read_text() == "workflow w( {\n"
+
+
+def test_output_to_a_device_writes_through_without_replacing_it() -> None:
+    devnull = Path("/dev/null")
+    assert devnull.is_char_device()
+    status, _, err = run_mkc(["compile", "examples/video_qa.mk", "--emit", "ir", "-o", "/dev/null"])
+    assert status == 0, err
+    assert devnull.is_char_device()

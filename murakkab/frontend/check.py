@@ -20,11 +20,10 @@ from murakkab.frontend.resolve import (
     did_you_mean,
     format_literal,
     literal_fits,
-    literal_type,
     resolve_type,
 )
 from murakkab.frontend.scope import FileScope, WorkflowSig, build_scopes
-from murakkab.ir.types import ANY, ListType, Type, is_assignable, join
+from murakkab.ir.types import ANY, ListType, Type, is_assignable, join, literal_type
 from murakkab.source import Span
 
 Callee = Capability | WorkflowSig | None  # None: a natural-language task
@@ -77,6 +76,7 @@ class _WorkflowChecker:
         self.tasks = tasks
         self.diagnostics = diagnostics
         self.used: set[str] = set()
+        self.visible: set[str] = set()  # names declared by enclosing blocks
         self.loop_knobs: dict[str, tuple[ast.Domain, tuple[object, ...]]] = {}
 
     def check(self) -> None:
@@ -106,7 +106,8 @@ class _WorkflowChecker:
     def block(self, body: tuple[ast.Stmt, ...], outer: Env, top: bool) -> tuple[Type, Span] | None:
         """Check a statement list; the type and span of what it returns or yields."""
         env = dict(outer)
-        tasks = self._declare(body, outer)
+        tasks = self._declare(body, self.visible | set(outer))
+        enclosing, self.visible = self.visible, self.visible | set(tasks)
         order, cyclic = order_tasks(tasks)
         for names in cyclic:
             first = tasks[names[0]]
@@ -131,9 +132,12 @@ class _WorkflowChecker:
                     f"task '{task.name}' is computed but never used",
                     hint="use it, return it, or delete the task",
                 )
+        self.visible = enclosing
         return result
 
-    def _declare(self, body: tuple[ast.Stmt, ...], outer: Env) -> dict[str, ast.TaskStmt]:
+    def _declare(self, body: tuple[ast.Stmt, ...], outer: set[str]) -> dict[str, ast.TaskStmt]:
+        """The tasks of a block; a name may not repeat one of an enclosing block,
+        wherever in that block it is written."""
         tasks: dict[str, ast.TaskStmt] = {}
         for stmt in body:
             if not isinstance(stmt, ast.TaskStmt):
@@ -215,10 +219,12 @@ class _WorkflowChecker:
     def repeat(self, expr: ast.RepeatBlock, env: Env) -> Type:
         self._loop_knob(expr.knob, expr.domain)
         init = self.expr(expr.init, env)
-        if expr.var in env:
+        if expr.var in env or expr.var in self.visible:
             self.diagnostics.error("MK0207", expr.var_span, f"'{expr.var}' is already defined")
         inner = {**env, expr.var: init}
+        self.visible = self.visible | {expr.var}
         body = self.block(expr.body, inner, top=False)
+        self.visible = self.visible - {expr.var}
         self.used.add(expr.var)
         if body is not None and not is_assignable(body[0], init):
             self.diagnostics.error(
@@ -272,17 +278,17 @@ class _WorkflowChecker:
         for extra in devices[1:]:
             self.diagnostics.error("MK0212", extra.span, "a task is pinned to one device at most")
         for clause in task.clauses:
-            if isinstance(clause, ast.OptionalClause):
-                continue
             if isinstance(task.expr, (ast.ParallelBlock, ast.RepeatBlock)) or isinstance(
                 callee, WorkflowSig
             ):
                 self.diagnostics.error(
                     "MK0218",
                     clause.span,
-                    "knobs and pins apply to tasks bound to a capability",
+                    "knobs, pins and `optional` apply to tasks bound to a capability",
                     hint="put the constraint on the tasks inside",
                 )
+                continue
+            if isinstance(clause, ast.OptionalClause):
                 continue
             if isinstance(clause, ast.OnClause):
                 self._device(clause, callee)
@@ -333,7 +339,14 @@ class _WorkflowChecker:
                 hint="write `on cpu` or `on gpu`",
             )
             return
-        if clause.model is not None and (clause.device != "gpu" or clause.model not in GPU_MODELS):
+        if clause.model is not None and clause.device != "gpu":
+            self.diagnostics.error(
+                "MK0212",
+                clause.span,
+                f"a GPU type goes with `on gpu`, not `on {clause.device}`",
+                hint=f'write `on gpu "{clause.model}"`',
+            )
+        elif clause.model is not None and clause.model not in GPU_MODELS:
             self.diagnostics.error(
                 "MK0212",
                 clause.span,

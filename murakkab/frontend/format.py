@@ -16,8 +16,9 @@ Canonical style:
 - `run wf(args)`, then `slo b1, b2` and `minimize energy` each on a continuation line. Bounds
   print as `latency < 30 s`, `accuracy >= 64%`, `cost < $2`, `quality >= good`.
 - Strings are re-quoted from their decoded value; numbers keep their source text.
-- Blank lines inside bodies (and between a top-level comment and its item) are kept, collapsed
-  to one, except right after a `{` or docstring and right before a `}`.
+- Blank lines between statements and comments in workflow bodies, and between a top-level
+  comment and its item, are kept, collapsed to one; none right after a `{` or docstring, right
+  before a `}`, inside a capability or between consecutive imports.
 
 Comments: a comment alone on its line stays alone on its line, before the next statement (or the
 `}` of its block) at that statement's indentation. A trailing comment, one that follows code on
@@ -109,7 +110,7 @@ class _Printer:
             trailing[index] = comment
         for index, line in enumerate(lines):
             depth = line.depth if line.comment_depth is None else line.comment_depth
-            for comment in before[index]:
+            for comment in sorted(before[index], key=lambda c: (c.span.line, c.span.column)):
                 self.comment(comment, depth, blank_ok=index == 0)
             if line.first:
                 self._blank(line.first, line.blank_ok and index == 0)
@@ -234,8 +235,7 @@ class _Printer:
 
 
 def _closing(depth: int, span: Span) -> _Line:
-    closing = _Line(depth, "}", span.end_line, span.end_line, depth + 1, blank_ok=False)
-    return closing
+    return _Line(depth, "}", span.end_line, span.end_line, depth + 1, blank_ok=False)
 
 
 def _with_clauses(head: _Line, clauses: tuple[ast.Clause, ...]) -> list[_Line]:

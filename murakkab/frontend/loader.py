@@ -122,6 +122,7 @@ class _Loader:
         try:
             return self.load(target, display_name(target), stack)
         except DiagnosticError as error:
+            self.sources.update(error.sources)
             self.diagnostics.items.extend(_at_import(error.diagnostics, item))
             return None
 

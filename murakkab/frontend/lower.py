@@ -13,7 +13,6 @@ from murakkab.catalogue import Capability
 from murakkab.frontend import ast
 from murakkab.frontend.check import CheckedProgram, TaskInfo
 from murakkab.frontend.dataflow import order_tasks
-from murakkab.frontend.resolve import literal_type
 from murakkab.frontend.scope import WorkflowSig
 from murakkab.ir.core import (
     AttrValue,
@@ -29,7 +28,7 @@ from murakkab.ir.core import (
     Value,
     Workflow,
 )
-from murakkab.ir.types import ListType, join
+from murakkab.ir.types import ListType, join, literal_type
 
 Env = dict[str, Operand]
 
@@ -37,8 +36,12 @@ Env = dict[str, Operand]
 def lower_program(checked: CheckedProgram) -> Module:
     root = checked.scopes[checked.program.root.name]
     lowering = _Lowering(checked)
+    # The file's own workflows, and imported ones that a request runs.
+    requested = {r.run.workflow for r in checked.requests}
     workflows = tuple(
-        lowering.workflow(sig) for sig in root.workflows.values() if sig.unit is root.unit
+        lowering.workflow(sig)
+        for name, sig in root.workflows.items()
+        if sig.unit is root.unit or name in requested
     )
     requests = tuple(Request(r.run.workflow, r.args, r.slo, r.run.span) for r in checked.requests)
     return Module(Level.LOGICAL, workflows, requests)
@@ -47,6 +50,9 @@ def lower_program(checked: CheckedProgram) -> Module:
 class _Lowering:
     def __init__(self, checked: CheckedProgram):
         self.checked = checked
+        # Loop knobs tie by name within one workflow; an inlined workflow's knobs
+        # are its own, so they are named after the call (`reference.rounds`).
+        self.knob_scope = ""
 
     def info(self, task: ast.TaskStmt) -> TaskInfo:
         return self.checked.tasks[id(task)]
@@ -81,7 +87,7 @@ class _Lowering:
         attrs, device = _constraints(task)
         if isinstance(expr, ast.ParallelBlock):
             inner, yielded = self.body(expr.body, env, name + ".")
-            attrs.update(agents=_domain(expr.domain), knob=expr.knob)
+            attrs.update(agents=_domain(expr.domain), knob=self.knob_scope + expr.knob)
             ops.append(
                 Op(
                     "flow.parallel",
@@ -96,7 +102,7 @@ class _Lowering:
         elif isinstance(expr, ast.RepeatBlock):
             carried = Value(f"{name}.{expr.var}", info.type)
             inner, yielded = self.body(expr.body, {**env, expr.var: carried}, name + ".")
-            attrs.update(rounds=_domain(expr.domain), knob=expr.knob)
+            attrs.update(rounds=_domain(expr.domain), knob=self.knob_scope + expr.knob)
             region = Region((carried,), tuple(inner), yielded)
             init = self.operand(expr.init, env)
             ops.append(
@@ -118,7 +124,9 @@ class _Lowering:
     ) -> Operand:
         args = [self.operand(arg, env) for arg in call.args]
         inner_env: Env = {pname: arg for (pname, _), arg in zip(callee.params, args)}
+        outer_scope, self.knob_scope = self.knob_scope, name + "."
         inner, result = self.body(callee.definition.body, inner_env, name + ".")
+        self.knob_scope = outer_scope
         ops.extend(inner)
         return result
 
@@ -148,8 +156,20 @@ def _constraints(task: ast.TaskStmt) -> tuple[dict[str, AttrValue], str | None]:
 
 
 def _domain(domain: ast.Domain) -> AttrValue:
-    values = tuple(lit.value for lit in domain.values)
-    return Domain(values) if domain.is_set else values[0]
+    """Canonical: a set's values sorted and unique; a set of one is that value."""
+    values = sorted({_key(lit.value): lit.value for lit in domain.values}.items())
+    canonical = tuple(value for _, value in values)
+    return Domain(canonical) if len(canonical) > 1 else canonical[0]
+
+
+def _key(value: object) -> tuple[str, object]:
+    """Sort numbers numerically and strings alphabetically, never mixing them."""
+    kind = (
+        "number"
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else type(value).__name__
+    )
+    return (kind, value)
 
 
 def _sorted(attrs: dict[str, AttrValue]) -> tuple[tuple[str, AttrValue], ...]:

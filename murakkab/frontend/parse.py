@@ -75,17 +75,17 @@ def decode_source(data: bytes, name: str) -> SourceFile:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        span = Span.point(name, line, column)
+        shown = SourceFile.of(name, data.decode("utf-8", "replace"))
+        span = Span.point(name, *shown.position(len(data[: exc.start].decode("utf-8", "replace"))))
         message = f"byte 0x{data[exc.start]:02x} is not UTF-8 text; is this a binary file?"
-        raise DiagnosticError([Diagnostic.error("MK0104", span, message)]) from None
+        error = Diagnostic.error("MK0104", span, message)
+        raise DiagnosticError([error], {name: shown}) from None
     source = SourceFile.of(name, text.removeprefix("\ufeff"))
     nul = source.text.find("\0")
     if nul >= 0:
         span = Span.point(name, *source.position(nul))
         message = "file contains a NUL character; is this a binary file?"
-        raise DiagnosticError([Diagnostic.error("MK0104", span, message)])
+        raise DiagnosticError([Diagnostic.error("MK0104", span, message)], {name: source})
     return source
 
 

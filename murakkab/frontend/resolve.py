@@ -9,16 +9,13 @@ from murakkab.diagnostics import DiagnosticBag
 from murakkab.frontend import ast
 from murakkab.ir.types import (
     ANY,
-    BOOL,
-    NUMBER,
     PRIMITIVES,
     STRING_LIKE,
-    TEXT,
     ListType,
     PrimType,
     Type,
     is_assignable,
-    join,
+    literal_type,
     record,
 )
 
@@ -44,18 +41,6 @@ def resolve_type(texpr: ast.TypeExpr, diagnostics: DiagnosticBag) -> Type:
         hint="types are " + ", ".join(PRIMITIVES) + ", list<T> and record{name: T, ...}",
     )
     return ANY
-
-
-def literal_type(value: object) -> Type:
-    if isinstance(value, bool):
-        return BOOL
-    if isinstance(value, (int, float)):
-        return NUMBER
-    if isinstance(value, str):
-        return TEXT
-    if isinstance(value, tuple):
-        return ListType(join([literal_type(v) for v in value]))
-    raise TypeError(f"not a literal: {value!r}")
 
 
 def literal_fits(value: object, target: Type) -> bool:

@@ -68,6 +68,15 @@ class FileScope:
     def _qualified(
         self, module: str, short: str, name: str, span: Span, diagnostics: DiagnosticBag
     ) -> Capability | None:
+        if module.startswith("stdlib."):
+            diagnostics.error(
+                "MK0202",
+                span,
+                f"'{name}' names the module by its import path",
+                hint=f"write `{module.removeprefix('stdlib.')}.{short}`: an imported module "
+                "is named by its last part",
+            )
+            return None
         if module not in self.modules:
             diagnostics.error(
                 "MK0202",
@@ -104,7 +113,17 @@ def build_scopes(program: Program, diagnostics: DiagnosticBag) -> dict[str, File
                 scope.modules[item.path[-1]] = program.catalogue.modules[item.path[-1]]
         scope.local_capabilities = declare_capabilities(unit.mk, None, diagnostics)
         for imported in unit.imports:
-            scope.workflows.update(signatures[imported.name])
+            for name, sig in signatures[imported.name].items():
+                other = scope.workflows.get(name)
+                if other is not None and other is not sig:
+                    diagnostics.error(
+                        "MK0207",
+                        _import_span(unit, imported),
+                        f"workflow '{name}' is defined in both "
+                        f"{other.unit.name} and {sig.unit.name}",
+                        hint="rename one of them",
+                    )
+                scope.workflows[name] = sig
         for name, sig in signatures[unit.name].items():
             other = scope.workflows.get(name)
             if other is not None:
@@ -116,6 +135,17 @@ def build_scopes(program: Program, diagnostics: DiagnosticBag) -> dict[str, File
             scope.workflows[name] = sig
         scopes[unit.name] = scope
     return scopes
+
+
+def _import_span(unit: Unit, imported: Unit) -> Span:
+    """Where `unit` imports `imported`, for diagnostics about the import."""
+    for item in unit.mk.items:
+        if (
+            isinstance(item, ast.ImportFile)
+            and (unit.path.parent / item.path).resolve() == imported.path
+        ):
+            return item.span
+    return Span.point(unit.name, 1, 1)
 
 
 def _signatures(unit: Unit, diagnostics: DiagnosticBag) -> dict[str, WorkflowSig]:

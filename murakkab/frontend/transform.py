@@ -10,7 +10,7 @@ from lark.tree import Meta
 
 from murakkab.diagnostics import DiagnosticBag
 from murakkab.frontend import ast
-from murakkab.frontend.strings import StringEscapeError, unescape
+from murakkab.frontend.strings import StringEscapeError, quote, unescape
 from murakkab.source import UNKNOWN_SPAN, Span
 
 # Larger numbers lose integer precision as floats and print unreadably.
@@ -152,7 +152,8 @@ class AstBuilder(Transformer[Token, Any]):
 
     def using_clause(self, meta: Meta, children: list[Token]) -> ast.UsingClause:
         knob, value = children
-        lit = ast.Lit(self._string(value), str(value), self.tspan(value))
+        text = self._string(value)
+        lit = ast.Lit(text, quote(text), self.tspan(value))
         return ast.UsingClause(str(knob), lit, self.span(meta))
 
     def on_clause(self, meta: Meta, children: list[Any]) -> ast.OnClause:
@@ -182,8 +183,9 @@ class AstBuilder(Transformer[Token, Any]):
         return ast.ListExpr(tuple(c for c in children if c is not None), self.span(meta))
 
     def string(self, meta: Meta, children: list[Token]) -> ast.Lit:
-        token = children[0]
-        return ast.Lit(self._string(token), str(token), self.span(meta))
+        value = self._string(children[0])
+        # Canonical text: "\u0041" and "A" are the same literal.
+        return ast.Lit(value, quote(value), self.span(meta))
 
     def number(self, meta: Meta, children: list[Token]) -> ast.Lit:
         text = str(children[0])
@@ -209,6 +211,10 @@ class AstBuilder(Transformer[Token, Any]):
     def capability_def(self, meta: Meta, children: list[Any]) -> ast.CapabilityDef:
         name, params, result, doc, *items = children
         kinds = [i for i in items if isinstance(i, _Kind)]
+        for extra in kinds[1:]:
+            self.diagnostics.error(
+                "MK0219", extra.span, f"capability '{name}' declares its kind twice"
+            )
         hardware = [h for i in items if isinstance(i, _Hardware) for h in i.devices]
         knobs = [i for i in items if isinstance(i, ast.KnobDecl)]
         return ast.CapabilityDef(
@@ -224,7 +230,7 @@ class AstBuilder(Transformer[Token, Any]):
         )
 
     def kind_decl(self, meta: Meta, children: list[Token]) -> _Kind:
-        return _Kind(str(children[0]))
+        return _Kind(str(children[0]), self.span(meta))
 
     def hardware_decl(self, meta: Meta, children: list[Token]) -> _Hardware:
         return _Hardware(tuple(str(c) for c in children))
@@ -292,8 +298,9 @@ class AstBuilder(Transformer[Token, Any]):
 
 
 class _Kind:
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, span: Span):
         self.kind = kind
+        self.span = span
 
 
 class _Hardware:

@@ -1,10 +1,9 @@
 """IR text -> `Module`, the inverse of `print_module` (docs/ir.md).
 
-Any input either parses or raises `DiagnosticError` with a located MK0401
-(syntax) or MK0402 (a `%value` that no parameter, op or region defines): the
-text does not repeat a value's type at its uses, so the parser looks it up.
-Every op gets a span: its `loc(...)` when the text has one, else its place in
-the IR text, so verifier errors point somewhere useful either way.
+Any input parses or raises `DiagnosticError` with a located MK0401 (syntax) or
+MK0402 (a `%value` nothing defines: uses carry no type, so the parser looks it
+up). Every op gets a span: its `loc(...)` if the text has one, else its place
+in the IR text, so verifier errors point somewhere useful either way.
 """
 
 from __future__ import annotations
@@ -39,14 +38,13 @@ from murakkab.ir.core import (
     Workflow,
     walk_ops,
 )
-from murakkab.ir.printer import literal_type
-from murakkab.ir.types import ListType, PrimType, RecordType, Type, join, prim
+from murakkab.ir.types import ListType, PrimType, RecordType, Type, join, literal_type, prim
 from murakkab.source import SourceFile, Span
 
 # Above the `.mk` limit (64), so a module lowered from any valid job re-parses,
 # and low enough that lark's recursive Transformer stays within Python's stack.
 MAX_DEPTH = 128
-_STRING = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"?')
+_STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\[^\n])*"?|#[^\n]*')
 # A reference's type until the workflow's definitions are known.
 _PENDING = PrimType("<pending>")
 T = TypeVar("T")
@@ -107,8 +105,7 @@ class IrBuilder(Transformer[Token, Any]):
     def __init__(self, file: str):
         super().__init__(visit_tokens=False)
         self.file = file
-        # Uses of %values in the workflow being built, in text order.
-        self.uses: list[tuple[str, Span]] = []
+        self.uses: list[tuple[str, Span]] = []  # %value uses of the workflow being built
 
     def span(self, meta: Meta) -> Span:
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
@@ -131,8 +128,8 @@ class IrBuilder(Transformer[Token, Any]):
         try:
             level = Level(str(level_token))
         except ValueError:
-            choices = ", ".join(level.value for level in Level)
-            _fail("MK0401", self.tspan(level_token), f"unknown level '{level_token}'", choices)
+            hint = "the levels are " + ", ".join(level.value for level in Level)
+            _fail("MK0401", self.tspan(level_token), f"unknown level '{level_token}'", hint)
         workflows = tuple(item for item in items if isinstance(item, Workflow))
         requests = tuple(item for item in items if isinstance(item, Request))
         return Module(level, workflows, requests)
@@ -174,8 +171,10 @@ class IrBuilder(Transformer[Token, Any]):
         result, name, *args, attrs, device, result_type, loc, region = children
         args = [arg for arg in args if arg is not None]
         arg_names = [arg.name for arg in args if isinstance(arg, _RegionArg)]
-        if arg_names and region is None:
-            _fail("MK0401", self.span(meta), "only an op with a region binds region arguments")
+        leading = all(isinstance(arg, _RegionArg) for arg in args[: len(arg_names)])
+        if arg_names and (region is None or not leading):
+            message = "region arguments bind the leading operands of an op with a region"
+            _fail("MK0401", self.span(meta), message)
         operands = [_operand(arg.init if isinstance(arg, _RegionArg) else arg) for arg in args]
         if region is not None:
             region_ops, region_result = region
@@ -219,11 +218,9 @@ class IrBuilder(Transformer[Token, Any]):
         self.uses.append((name, self.tspan(children[0])))
         return Value(name, _PENDING)
 
-    def operand_list(self, meta: Meta, children: list[Any]) -> ListOperand | Literal:
-        items = [item for item in children if item is not None]
-        if not any(isinstance(item, (Value, ListOperand)) for item in items):
-            return tuple(items)
-        return ListOperand(tuple(_operand(item) for item in items), _PENDING)
+    def operand_list(self, meta: Meta, children: list[Any]) -> ListOperand:
+        items = tuple(_operand(item) for item in children if item is not None)
+        return ListOperand(items, _PENDING)
 
     def type_name(self, meta: Meta, children: list[Token]) -> Type:
         try:
@@ -251,11 +248,12 @@ class IrBuilder(Transformer[Token, Any]):
 
     def number(self, meta: Meta, children: list[Token]) -> int | float:
         text = str(children[0])
-        if not any(mark in text for mark in ".eE"):
-            return int(text)
-        value = float(text)
-        if not math.isfinite(value):
-            _fail("MK0401", self.tspan(children[0]), f"number {text} is out of range")
+        try:
+            value = float(text) if any(mark in text for mark in ".eE") else int(text)
+        except ValueError:  # an int longer than Python's int/str conversion limit
+            value = math.inf
+        if isinstance(value, float) and not math.isfinite(value):
+            _fail("MK0401", self.tspan(children[0]), f"number {text:.24} is out of range")
         return value
 
     def boolean(self, meta: Meta, children: list[Token]) -> bool:
@@ -282,7 +280,7 @@ class IrBuilder(Transformer[Token, Any]):
     def slo_bounds(self, meta: Meta, children: list[slo.SloBound]) -> tuple[slo.SloBound, ...]:
         for index, bound in enumerate(children):
             if any(other.metric == bound.metric for other in children[:index]):
-                _fail("MK0401", bound.span, f"second bound on {bound.metric}")
+                _fail("MK0401", bound.span, f"a second bound on {bound.metric}")
         return tuple(children)
 
     def slo_number(self, meta: Meta, children: list[Token]) -> slo.SloBound:
@@ -301,7 +299,8 @@ class IrBuilder(Transformer[Token, Any]):
         metric, op, tier = children
         self._check_bound(metric, op)
         if tier not in slo.TIERS:
-            _fail("MK0401", self.tspan(tier), f"unknown tier '{tier}'", ", ".join(slo.TIERS))
+            hint = "the tiers are " + ", ".join(slo.TIERS)
+            _fail("MK0401", self.tspan(tier), f"unknown tier '{tier}'", hint)
         return slo.SloBound(str(metric), str(op), tier=str(tier), span=self.span(meta))
 
     def _check_bound(self, metric: Token, op: Token) -> None:
@@ -351,7 +350,7 @@ def _resolve_op(op: Op, definitions: dict[str, Type]) -> Op:
 
 def _check_depth(source: SourceFile) -> None:
     """Reject nesting deeper than MAX_DEPTH before the recursive Transformer sees it."""
-    text = _STRING.sub(lambda m: " " * len(m.group()), source.text)
+    text = _STRING_OR_COMMENT.sub(lambda m: " " * len(m.group()), source.text)
     depth = 0
     for offset, char in enumerate(text):
         if char in "([{" or (char == "<" and text.endswith("list", 0, offset)):

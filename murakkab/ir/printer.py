@@ -23,7 +23,6 @@ from murakkab.ir.core import (
     Value,
     Workflow,
 )
-from murakkab.ir.types import BOOL, NUMBER, TEXT, ListType, Type, join
 from murakkab.slo import format_spec
 
 INDENT = "  "
@@ -114,17 +113,6 @@ def literal(value: Literal) -> str:
     if isinstance(value, float):
         return repr(value)
     return "[" + ", ".join(literal(item) for item in value) + "]"
-
-
-def literal_type(value: Literal) -> Type:
-    """The type of a constant: a `Const` prints as its literal alone, so the literal decides."""
-    if isinstance(value, bool):
-        return BOOL
-    if isinstance(value, str):
-        return TEXT
-    if isinstance(value, (int, float)):
-        return NUMBER
-    return ListType(join([literal_type(item) for item in value]))
 
 
 def _request(request: Request) -> str:

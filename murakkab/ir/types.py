@@ -97,3 +97,16 @@ def join(types: list[Type]) -> Type:
         return ANY
     first = types[0]
     return first if all(ty == first for ty in types) else ANY
+
+
+def literal_type(value: object) -> Type:
+    """The type of a literal: a constant prints as its literal alone, so the literal decides."""
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, str):
+        return TEXT
+    if isinstance(value, (int, float)):
+        return NUMBER
+    if isinstance(value, tuple):
+        return ListType(join([literal_type(item) for item in value]))
+    raise TypeError(f"not a literal: {value!r}")

@@ -118,9 +118,11 @@ def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
 
 
 def cmd_opt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
+    from murakkab.catalogue import stdlib_catalogue
     from murakkab.frontend.parse import read_source
     from murakkab.ir.parser import parse_module
     from murakkab.ir.printer import print_module
+    from murakkab.ir.signatures import check_signatures
     from murakkab.ir.verifier import verify_module
     from murakkab.passes.manager import parse_pipeline, run_pipeline
 
@@ -129,7 +131,7 @@ def cmd_opt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
     source = read_source(Path(args.file), args.file)
     sources[source.name] = source
     module = parse_module(source)
-    problems = verify_module(module)
+    problems = verify_module(module) or check_signatures(module, stdlib_catalogue())
     if problems:
         raise DiagnosticError(problems)
     module = run_pipeline(module, pipeline, verify_each=args.verify_each)

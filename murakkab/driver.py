@@ -17,6 +17,8 @@ from murakkab.frontend.loader import Program, load_program
 from murakkab.frontend.lower import lower_program
 from murakkab.frontend.parse import decode_source, parse_cli_slo
 from murakkab.ir.core import Module
+from murakkab.ir.signatures import check_signatures
+from murakkab.ir.verifier import verify_module
 from murakkab.slo import SloSpec
 from murakkab.source import SourceFile, Span
 
@@ -72,11 +74,20 @@ def compile_file(
     if stop_after == "check":
         return result
     module = lower_program(result.checked)
+    _assert_valid(module, result.program)
     module = _apply_cli_slo(module, cli_slo, path, result)
     result.module = module
     if observe is not None:
         observe("lower", module)
     return result
+
+
+def _assert_valid(module: Module, program: Program) -> None:
+    """Lowering a checked program must give valid IR; anything else is a bug in mkc."""
+    problems = verify_module(module) or check_signatures(module, program.catalogue)
+    if problems:
+        first = problems[0]
+        raise RuntimeError(f"lowering produced invalid IR: {first.span}: {first.message}")
 
 
 def _apply_cli_slo(module: Module, cli_slo: SloSpec, path: Path, result: Compilation) -> Module:

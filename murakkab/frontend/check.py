@@ -7,6 +7,7 @@ its type, which is all `lower` needs.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -60,7 +61,9 @@ def check_program(program: Program) -> CheckedProgram:
     return CheckedProgram(program, scopes, tasks, requests, warnings)
 
 
-Env = dict[str, Type]
+# Nested blocks see their enclosing blocks' names through a chain, not a copy:
+# copying would make many blocks quadratic in the size of the workflow.
+Env = ChainMap[str, Type]
 
 
 class _WorkflowChecker:
@@ -76,12 +79,12 @@ class _WorkflowChecker:
         self.tasks = tasks
         self.diagnostics = diagnostics
         self.used: set[str] = set()
-        self.visible: set[str] = set()  # names declared by enclosing blocks
+        self.declared: list[set[str]] = []  # names declared by each enclosing block
         self.loop_knobs: dict[str, tuple[ast.Domain, tuple[object, ...]]] = {}
 
     def check(self) -> None:
         definition = self.sig.definition
-        env: Env = {}
+        env: Env = ChainMap()
         for (name, ptype), param in zip(self.sig.params, definition.params):
             if name in env:
                 self.diagnostics.error(
@@ -105,9 +108,9 @@ class _WorkflowChecker:
 
     def block(self, body: tuple[ast.Stmt, ...], outer: Env, top: bool) -> tuple[Type, Span] | None:
         """Check a statement list; the type and span of what it returns or yields."""
-        env = dict(outer)
-        tasks = self._declare(body, self.visible | set(outer))
-        enclosing, self.visible = self.visible, self.visible | set(tasks)
+        env = outer.new_child()
+        tasks = self._declare(body, outer)
+        self.declared.append(set(tasks))
         order, cyclic = order_tasks(tasks)
         for names in cyclic:
             first = tasks[names[0]]
@@ -132,17 +135,20 @@ class _WorkflowChecker:
                     f"task '{task.name}' is computed but never used",
                     hint="use it, return it, or delete the task",
                 )
-        self.visible = enclosing
+        self.declared.pop()
         return result
 
-    def _declare(self, body: tuple[ast.Stmt, ...], outer: set[str]) -> dict[str, ast.TaskStmt]:
+    def _in_scope(self, name: str, env: Env) -> bool:
+        return name in env or any(name in names for names in self.declared)
+
+    def _declare(self, body: tuple[ast.Stmt, ...], outer: Env) -> dict[str, ast.TaskStmt]:
         """The tasks of a block; a name may not repeat one of an enclosing block,
         wherever in that block it is written."""
         tasks: dict[str, ast.TaskStmt] = {}
         for stmt in body:
             if not isinstance(stmt, ast.TaskStmt):
                 continue
-            if stmt.name in tasks or stmt.name in outer:
+            if stmt.name in tasks or self._in_scope(stmt.name, outer):
                 self.diagnostics.error(
                     "MK0207", stmt.name_span, f"'{stmt.name}' is already defined"
                 )
@@ -219,12 +225,9 @@ class _WorkflowChecker:
     def repeat(self, expr: ast.RepeatBlock, env: Env) -> Type:
         self._loop_knob(expr.knob, expr.domain)
         init = self.expr(expr.init, env)
-        if expr.var in env or expr.var in self.visible:
+        if self._in_scope(expr.var, env):
             self.diagnostics.error("MK0207", expr.var_span, f"'{expr.var}' is already defined")
-        inner = {**env, expr.var: init}
-        self.visible = self.visible | {expr.var}
-        body = self.block(expr.body, inner, top=False)
-        self.visible = self.visible - {expr.var}
+        body = self.block(expr.body, env.new_child({expr.var: init}), top=False)
         self.used.add(expr.var)
         if body is not None and not is_assignable(body[0], init):
             self.diagnostics.error(

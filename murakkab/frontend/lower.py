@@ -9,6 +9,8 @@ that made it, also when that text is in another file.
 
 from __future__ import annotations
 
+from collections import ChainMap
+
 from murakkab.catalogue import Capability
 from murakkab.frontend import ast
 from murakkab.frontend.check import CheckedProgram, TaskInfo
@@ -30,7 +32,7 @@ from murakkab.ir.core import (
 )
 from murakkab.ir.types import ListType, join, literal_type
 
-Env = dict[str, Operand]
+Env = ChainMap[str, Operand]  # chained per block, as in the checker
 
 
 def lower_program(checked: CheckedProgram) -> Module:
@@ -59,7 +61,7 @@ class _Lowering:
 
     def workflow(self, sig: WorkflowSig) -> Workflow:
         params = tuple(Value(name, ptype) for name, ptype in sig.params)
-        env: Env = {p.name: p for p in params}
+        env: Env = ChainMap({p.name: p for p in params})
         ops, result = self.body(sig.definition.body, env, prefix="")
         definition = sig.definition
         return Workflow(
@@ -67,7 +69,7 @@ class _Lowering:
         )
 
     def body(self, stmts: tuple[ast.Stmt, ...], env: Env, prefix: str) -> tuple[list[Op], Operand]:
-        env = dict(env)
+        env = env.new_child()
         tasks = {s.name: s for s in stmts if isinstance(s, ast.TaskStmt)}
         order, _ = order_tasks(tasks)
         ops: list[Op] = []
@@ -101,7 +103,7 @@ class _Lowering:
             )
         elif isinstance(expr, ast.RepeatBlock):
             carried = Value(f"{name}.{expr.var}", info.type)
-            inner, yielded = self.body(expr.body, {**env, expr.var: carried}, name + ".")
+            inner, yielded = self.body(expr.body, env.new_child({expr.var: carried}), name + ".")
             attrs.update(rounds=_domain(expr.domain), knob=self.knob_scope + expr.knob)
             region = Region((carried,), tuple(inner), yielded)
             init = self.operand(expr.init, env)
@@ -123,7 +125,7 @@ class _Lowering:
         self, callee: WorkflowSig, call: ast.NamedCall, env: Env, name: str, ops: list[Op]
     ) -> Operand:
         args = [self.operand(arg, env) for arg in call.args]
-        inner_env: Env = {pname: arg for (pname, _), arg in zip(callee.params, args)}
+        inner_env: Env = ChainMap({pname: arg for (pname, _), arg in zip(callee.params, args)})
         outer_scope, self.knob_scope = self.knob_scope, name + "."
         inner, result = self.body(callee.definition.body, inner_env, name + ".")
         self.knob_scope = outer_scope

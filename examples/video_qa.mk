@@ -12,8 +12,9 @@ workflow video_qa(query: text, videos: list<video>) -> text {
     # The transcript helps most questions; the optimizer may drop it to save time.
     task transcript = speech.transcribe(scenes) optional
     task objects = vision.detect_objects(frames, query)
+    # Knobs of the reference profiles: model, GPU type and tensor parallelism.
     task answer = llm.answer(query, [objects, transcript])
-        with model in {"gemma-3-27b", "llava-onevision-7b", "nvlm-d-72b"}, tp in {4, 8}
+        with model in {"gemma-3-27b", "llava-onevision-7b", "nvlm-d-72b"}, gpu in {"a100", "h100"}, tp in {4, 8}
     return answer
 }
 

@@ -7,6 +7,8 @@ capability debate(problem: text) -> code {
     knob debaters in {2, 4} = 2
     knob rounds in {2, 4} = 2
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b"} = "gemma-3-27b"
+    knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability self_reflect(question: text) -> text {
@@ -15,4 +17,6 @@ capability self_reflect(question: text) -> text {
     on gpu, cpu
     knob rounds in {1, 2, 3} = 2
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b"} = "gemma-3-27b"
+    knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }

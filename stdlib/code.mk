@@ -6,6 +6,7 @@ capability generate(problem: text) -> code {
     on cpu, gpu
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b", "gpt-4o", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability write_tests(problem: text) -> code {
@@ -14,6 +15,7 @@ capability write_tests(problem: text) -> code {
     on cpu, gpu
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b", "gpt-4o", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability run_tests(solutions: list<code>, tests: code) -> text {
@@ -30,6 +32,7 @@ capability revise(problem: text, solutions: list<code>, report: text) -> code {
     on cpu, gpu
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b", "gpt-4o", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability rank(problem: text, candidates: list<code>, tests: code) -> code {
@@ -38,6 +41,7 @@ capability rank(problem: text, candidates: list<code>, tests: code) -> code {
     on cpu, gpu
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b", "gpt-4o", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability execute(program: code) -> text {

@@ -7,6 +7,7 @@ capability answer(question: text, context: list<any>) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "llava-onevision-7b", "nvlm-d-72b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
     knob max_tokens: number = 1024
 }
 
@@ -16,6 +17,7 @@ capability generate(prompt: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
     knob max_tokens: number = 1024
 }
 
@@ -25,6 +27,7 @@ capability solve(problem: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability critique(question: text, answer: text) -> text {
@@ -33,6 +36,7 @@ capability critique(question: text, answer: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability revise(question: text, answer: text, critique: text) -> text {
@@ -41,6 +45,7 @@ capability revise(question: text, answer: text, critique: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability summarize(content: list<any>) -> text {
@@ -49,6 +54,7 @@ capability summarize(content: list<any>) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }
 
 capability compare(question: text, items: list<any>) -> text {
@@ -57,4 +63,5 @@ capability compare(question: text, items: list<any>) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 
 from murakkab.passes import REGISTRY
 from murakkab.passes.base import Pass, PassContext
@@ -20,12 +20,6 @@ from murakkab.ir.verifier import verify_module
 from murakkab.source import Span
 
 _ITEM = re.compile(r"\s*([a-z][a-z0-9-]*)\s*(?:\{([^{}]*)\})?\s*(?:,|$)")
-
-
-@dataclass(frozen=True)
-class PipelineEntry:
-    name: str
-    options: tuple[tuple[str, str], ...]
 
 
 def parse_pipeline(spec: str, flag: str = "-p") -> list[Pass]:
@@ -66,18 +60,28 @@ def _instantiate(match: re.Match[str], flag: str) -> Pass:
         attr = key.strip().replace("-", "_")
         if attr not in fields:
             _fail(flag, match.start(2), f"pass '{name}' has no option '{key.strip()}'")
-        options[attr] = _convert(raw.strip(), fields[attr].type)
+        try:
+            options[attr] = _convert(raw.strip(), fields[attr].type)
+        except ValueError:
+            _fail(
+                flag,
+                match.start(2),
+                f"option '{key.strip()}' of '{name}' takes {fields[attr].type}",
+            )
     return cls(**options)
 
 
 def _convert(raw: str, annotation: object) -> object:
-    text = str(annotation)
-    if "int" in text and raw.lstrip("-").isdigit():
+    """An option's text as its field's type (annotations are strings here)."""
+    kind = str(annotation)
+    if kind == "int":
         return int(raw)
-    if "bool" in text:
-        return raw.lower() in ("1", "true", "yes", "on")
-    if "float" in text:
+    if kind == "float":
         return float(raw)
+    if kind == "bool":
+        if raw.lower() not in ("true", "false"):
+            raise ValueError(raw)
+        return raw.lower() == "true"
     return raw
 
 
@@ -103,11 +107,6 @@ def run_pipeline(
         if verify_each:
             problems = verify_module(module)
             if problems:
-                notes = (f"after pass '{pass_.name}' (pipeline so far: {', '.join(done)})",)
-                raise DiagnosticError(
-                    [
-                        p.__class__(p.severity, p.code, p.span, p.message, p.notes + notes, p.hint)
-                        for p in problems
-                    ]
-                )
+                note = f"after pass '{pass_.name}' (pipeline so far: {', '.join(done)})"
+                raise DiagnosticError([replace(p, notes=p.notes + (note,)) for p in problems])
     return module

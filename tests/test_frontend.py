@@ -206,3 +206,33 @@ def test_unused_values_are_warnings_not_errors() -> None:
 def test_several_errors_are_reported_in_one_run() -> None:
     text = wf("task a = video.scene_detect(query)\ntask b = nothing(a)\nreturn c")
     assert {"MK0203", "MK0202", "MK0201"} <= set(error_codes(text))
+
+
+def _call_chain(count: int, calls_per_workflow: int) -> str:
+    """w0 calls w1 (`calls_per_workflow` times), which calls w2, ..."""
+    parts = [HEADER]
+    for i in range(count - 1):
+        tasks = [f" task t0 = w{i + 1}(q)"]
+        tasks += [f" task t{k} = w{i + 1}(t{k - 1})" for k in range(1, calls_per_workflow)]
+        parts.append(
+            f"workflow w{i}(q: text) -> text {{\n"
+            + "\n".join(tasks)
+            + f"\n return t{calls_per_workflow - 1}\n}}\n"
+        )
+    parts.append(
+        f"workflow w{count - 1}(q: text) -> text {{\n task a = llm.generate(q)\n return a\n}}\n"
+    )
+    return "".join(parts)
+
+
+def test_deep_call_chains_are_a_diagnostic_not_a_crash() -> None:
+    assert error_codes(_call_chain(500, 1)) == ["MK0105"]
+
+
+def test_exponential_inlining_is_a_diagnostic_not_a_hang() -> None:
+    assert error_codes(_call_chain(30, 2)) == ["MK0105"]
+
+
+def test_moderate_call_chains_inline() -> None:
+    module = lower_text(_call_chain(10, 2))
+    assert len(module.workflow("w0").ops) == 2**9  # type: ignore[union-attr]

@@ -8,12 +8,12 @@ its type, which is all `lower` needs.
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from murakkab.catalogue import DEVICES, GPU_MODELS, Capability
 from murakkab.diagnostics import Diagnostic, DiagnosticBag, Severity
 from murakkab.frontend import ast
+from murakkab.frontend.callgraph import check_recursion
 from murakkab.frontend.check_run import CheckedRequest, check_runs
 from murakkab.frontend.dataflow import free_refs, order_tasks
 from murakkab.frontend.loader import Program
@@ -53,7 +53,7 @@ def check_program(program: Program) -> CheckedProgram:
         for sig in scope.workflows.values():
             if sig.unit is scope.unit:
                 _WorkflowChecker(scope, sig, tasks, diagnostics).check()
-    _check_recursion(scopes, diagnostics)
+    check_recursion(scopes, diagnostics)
     root = scopes[program.root.name]
     requests = check_runs(program.root.mk, root.workflows, diagnostics)
     diagnostics.raise_if_errors()
@@ -405,56 +405,3 @@ class _WorkflowChecker:
                         + ref.name
                         + "], so it can be dropped",
                     )
-
-
-def _check_recursion(scopes: dict[str, FileScope], diagnostics: DiagnosticBag) -> None:
-    """Workflows inline into their callers, so a workflow may not call itself."""
-    calls: CallGraph = {}
-    sigs: dict[str, WorkflowSig] = {}
-    for scope in scopes.values():
-        for sig in scope.workflows.values():
-            if sig.unit is not scope.unit:
-                continue
-            key = f"{scope.unit.name}:{sig.definition.name}"
-            sigs[key] = sig
-            calls[key] = []
-            for call in _named_calls(sig.definition.body):
-                if "." not in call.callee and call.callee in scope.workflows:
-                    callee = scope.workflows[call.callee]
-                    calls[key].append((callee, call.callee_span))
-    for key, sig in sorted(sigs.items()):
-        path = _find_path(key, key, calls, set())
-        if path is not None:
-            chain = " -> ".join([sig.definition.name] + [s.definition.name for s, _ in path])
-            diagnostics.error(
-                "MK0208", path[0][1], f"workflow '{sig.definition.name}' calls itself: {chain}"
-            )
-
-
-CallGraph = dict[str, list[tuple[WorkflowSig, Span]]]
-
-
-def _find_path(
-    start: str, target: str, calls: CallGraph, seen: set[str]
-) -> list[tuple[WorkflowSig, Span]] | None:
-    for callee, span in calls.get(start, []):
-        key = f"{callee.unit.name}:{callee.definition.name}"
-        if key == target:
-            return [(callee, span)]
-        if key in seen:
-            continue
-        seen.add(key)
-        rest = _find_path(key, target, calls, seen)
-        if rest is not None:
-            return [(callee, span)] + rest
-    return None
-
-
-def _named_calls(body: tuple[ast.Stmt, ...]) -> Iterator[ast.NamedCall]:
-    for stmt in body:
-        if not isinstance(stmt, ast.TaskStmt):
-            continue
-        if isinstance(stmt.expr, ast.NamedCall):
-            yield stmt.expr
-        elif isinstance(stmt.expr, (ast.ParallelBlock, ast.RepeatBlock)):
-            yield from _named_calls(stmt.expr.body)

@@ -6,6 +6,7 @@ Diagnostics goldens (`diagnostics/NAME.mk` or `.mkir`) record what `mkc`
 prints and its exit status; a first line `# mkc: ARGS` replaces the default
 command (`check FILE` for .mk, `opt FILE` for .mkir), `{file}` standing for
 the input. IR goldens (`ir/NAME.mkir`) are the IR of `examples/NAME.mk`.
+Pass goldens (`passes/NAME.mkir.expected`) are `passes/NAME.mkir` after pass NAME.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 DIAGNOSTICS = GOLDEN / "diagnostics"
 IR = GOLDEN / "ir"
+PASSES = GOLDEN / "passes"
 EXAMPLES = ROOT / "examples"
 
 
@@ -71,7 +73,14 @@ def regenerate() -> None:
     IR.mkdir(parents=True, exist_ok=True)
     for name in examples():
         (IR / f"{name}.mkir").write_text(example_ir(name), encoding="utf-8")
-    print(f"regenerated {len(diagnostic_inputs())} diagnostics and {len(examples())} IR goldens")
+    pass_inputs = sorted(PASSES.glob("*.mkir"))
+    for path in pass_inputs:
+        status, out, err = run_mkc(["opt", f"tests/golden/passes/{path.name}", "-p", path.stem])
+        if status != 0:
+            raise AssertionError(f"pass golden {path.name} does not run:\n{err}")
+        expected_path(path).write_text(out, encoding="utf-8")
+    counts = f"{len(diagnostic_inputs())} diagnostics, {len(examples())} IR, {len(pass_inputs)} pass"
+    print(f"regenerated {counts} goldens")
 
 
 if __name__ == "__main__":

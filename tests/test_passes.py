@@ -13,9 +13,9 @@ from murakkab.passes.manager import parse_pipeline, run_pipeline
 from murakkab.diagnostics import DiagnosticError
 from murakkab.ir.core import Level, Module, Op, Value, Workflow
 from murakkab.ir.types import TEXT
-from tests.goldens import GOLDEN, run_mkc
+from tests.goldens import PASSES, run_mkc
 
-PASS_GOLDENS = GOLDEN / "passes"
+PASS_GOLDENS = PASSES
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

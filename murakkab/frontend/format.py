@@ -14,7 +14,7 @@ Canonical style:
   otherwise one clause per continuation line indented 4 more spaces. `parallel NAME in {..} {`
   and `repeat NAME in {..} from EXPR as VAR {` open a block; clauses follow its `}`.
 - `run wf(args)`, then `slo b1, b2` and `minimize energy` each on a continuation line. Bounds
-  print as `latency < 30 s`, `accuracy >= 64%`, `cost < $2`, `quality >= good`.
+  print as `latency < 30 s`, `quality >= 64%`, `cost < $2`, `quality >= good`.
 - Strings are re-quoted from their decoded value; numbers keep their source text.
 - Blank lines between statements and comments in workflow bodies, and between a top-level
   comment and its item, are kept, collapsed to one; none right after a `{` or docstring, right

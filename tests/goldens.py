@@ -79,7 +79,9 @@ def regenerate() -> None:
         if status != 0:
             raise AssertionError(f"pass golden {path.name} does not run:\n{err}")
         expected_path(path).write_text(out, encoding="utf-8")
-    counts = f"{len(diagnostic_inputs())} diagnostics, {len(examples())} IR, {len(pass_inputs)} pass"
+    counts = (
+        f"{len(diagnostic_inputs())} diagnostics, {len(examples())} IR, {len(pass_inputs)} pass"
+    )
     print(f"regenerated {counts} goldens")
 
 

@@ -79,9 +79,7 @@ def _path_back(start: str, calls: dict[str, list[Call]]) -> list[Call] | None:
     return None
 
 
-def _fold(
-    calls: dict[str, list[Call]], combine: Callable[[str, list[int]], int]
-) -> dict[str, int]:
+def _fold(calls: dict[str, list[Call]], combine: Callable[[str, list[int]], int]) -> dict[str, int]:
     """A value per workflow from its callees' values (one per call), bottom-up and
     without recursion; the call graph is acyclic here."""
     value: dict[str, int] = {}

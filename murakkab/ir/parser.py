@@ -67,7 +67,11 @@ _TERMINAL_WORDS = {
 @functools.cache
 def ir_parser() -> Lark:
     return Lark(
-        grammar_text("mkir"), parser="lalr", propagate_positions=True, maybe_placeholders=True
+        grammar_text("mkir"),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,  # as for the .mk parser: LALR tables from the temp dir
     )
 
 

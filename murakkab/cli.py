@@ -275,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
         "mkc fmt --check examples/*.mk",
     )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
+    from murakkab.commands import cluster, profiles
+
+    profiles.register(commands, _command)
+    cluster.register(commands, _command)
     fmt.add_argument(
         "--check", action="store_true", help="change nothing; show a diff and exit 1 if unformatted"
     )

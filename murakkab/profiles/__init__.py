@@ -1,0 +1,1 @@
+"""Profiles of executors: shipped priors, a SQLite store of measurements, SLO tiers."""

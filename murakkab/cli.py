@@ -83,7 +83,7 @@ def cmd_check(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
 
 
 def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
-    from murakkab.driver import STAGES, Compilation, compile_file
+    from murakkab.driver import STAGES, Compilation, CostOptions, compile_file
     from murakkab.ir.printer import print_module
 
     if args.stop_after not in STAGES:
@@ -103,8 +103,9 @@ def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
             print(print_module(module, debuginfo=args.debuginfo), end="", file=sys.stderr)  # type: ignore[arg-type]
 
     compilation = Compilation(sources=sources)
+    cost = CostOptions(args.db, args.cluster, tuple(args.assume))
     try:
-        compile_file(Path(args.file), args.stop_after, args.slo, observe, compilation)
+        compile_file(Path(args.file), args.stop_after, args.slo, observe, compilation, cost)
     finally:
         report(compilation.warnings, sources)
     if args.emit is None:
@@ -238,8 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to write: the IR of the last stage run, or a plan",
     )
     compile_.add_argument(
-        "--stop-after", default="lower", metavar="STAGE", help="parse, check or lower (default)"
+        "--stop-after",
+        default="estimate",
+        metavar="STAGE",
+        help="parse, check, lower or estimate (default)",
     )
+    add_cost_options(compile_)
     compile_.add_argument(
         "--print-ir-after", metavar="NAME", help="print the IR after a stage (or 'all') to stderr"
     )
@@ -275,8 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
         "mkc fmt --check examples/*.mk",
     )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
-    from murakkab.commands import cluster, profiles
+    from murakkab.commands import cluster, estimate, profiles
 
+    estimate.register(commands, _command)
     profiles.register(commands, _command)
     cluster.register(commands, _command)
     fmt.add_argument(
@@ -310,6 +316,23 @@ def _command(
     )
     command.set_defaults(command=name, run=run)
     return command
+
+
+def add_cost_options(parser: argparse.ArgumentParser) -> None:
+    """Where predictions come from; shared by `compile` and `estimate`."""
+    parser.add_argument(
+        "--cluster", metavar="FILE", help="cluster spec (TOML); default: this machine"
+    )
+    parser.add_argument(
+        "--db", metavar="PATH", help="profile store (default: $MKC_PROFILE_DB or the user cache)"
+    )
+    parser.add_argument(
+        "--assume",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override an estimate assumption, e.g. video_s=120 or load=saturation; repeatable",
+    )
 
 
 def _examples(*lines: str) -> str:

@@ -10,6 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from murakkab.cost.annotate import annotate_module
+from murakkab.cost.context import cost_context
+from murakkab.cost.workflow import WorkflowEstimate
 from murakkab.diagnostics import Diagnostic, DiagnosticBag, DiagnosticError, Severity
 from murakkab.frontend.check import CheckedProgram, check_program
 from murakkab.frontend.check_run import check_slo
@@ -22,9 +25,18 @@ from murakkab.ir.verifier import verify_module
 from murakkab.slo import SloSpec
 from murakkab.source import SourceFile, Span
 
-STAGES = ("parse", "check", "lower")
+STAGES = ("parse", "check", "lower", "estimate")
 
 IrObserver = Callable[[str, Module], None]
+
+
+@dataclass(frozen=True)
+class CostOptions:
+    """Where predictions come from: `--db`, `--cluster`, `--assume NAME=VALUE`."""
+
+    db: str | None = None
+    cluster: str | None = None
+    assume: tuple[str, ...] = ()
 
 
 @dataclass
@@ -36,6 +48,8 @@ class Compilation:
     program: Program | None = None
     checked: CheckedProgram | None = None
     module: Module | None = None
+    estimates: dict[str, WorkflowEstimate] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def parse_slo_flags(flags: Sequence[str], sources: dict[str, SourceFile]) -> SloSpec:
@@ -59,6 +73,7 @@ def compile_file(
     slo_flags: Sequence[str] = (),
     observe: IrObserver | None = None,
     compilation: Compilation | None = None,
+    cost: CostOptions = CostOptions(),
 ) -> Compilation:
     """Run the stages up to `stop_after`; raises DiagnosticError on user errors.
 
@@ -79,6 +94,17 @@ def compile_file(
     result.module = module
     if observe is not None:
         observe("lower", module)
+    if stop_after == "lower":
+        return result
+    context = cost_context(cost.db, cost.cluster, cost.assume, result.sources)
+    annotated = annotate_module(module, result.program.catalogue, context)
+    result.module, result.estimates, result.notes = (
+        annotated.module,
+        annotated.estimates,
+        annotated.notes,
+    )
+    if observe is not None:
+        observe("estimate", annotated.module)
     return result
 
 

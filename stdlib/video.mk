@@ -4,7 +4,7 @@
 capability scene_detect(videos: list<video>) -> list<scene> {
     "Split videos into scenes at shot boundaries; each scene keeps its audio track."
     kind tool
-    on cpu, gpu
+    on cpu
     knob threshold: number = 27.0
     knob cores in {1, 2, 4, 8} = 2
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -40,10 +41,19 @@ def command_for(path: Path) -> list[str]:
 
 
 def run_mkc(args: list[str]) -> tuple[int, str, str]:
-    """Run `mkc ARGS` in-process from the repository root."""
+    """Run `mkc ARGS` in-process from the repository root, with the shipped priors only:
+    a profile store the user has measured into must not change a golden."""
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(args)
+    saved = os.environ.get("MKC_PROFILE_DB")
+    os.environ["MKC_PROFILE_DB"] = str(ROOT / "tests" / "golden" / "no-such-store.sqlite3")
+    try:
+        with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(args)
+    finally:
+        if saved is None:
+            os.environ.pop("MKC_PROFILE_DB", None)
+        else:
+            os.environ["MKC_PROFILE_DB"] = saved
     return status, out.getvalue(), err.getvalue()
 
 

@@ -74,16 +74,19 @@ def test_fan_out_and_fan_in_lower_to_shared_values_and_list_operands() -> None:
 def test_knob_domains_and_pins_become_attributes() -> None:
     module = lower_text(
         wf(
-            "task scenes = video.scene_detect(videos) on gpu\n"
+            "task scenes = video.scene_detect(videos) on cpu\n"
             "task frames = video.frame_extract(scenes) with frames in {1, 5}, cores = 4\n"
-            'task answer = llm.answer(query, [frames]) using model "gemma-3-27b" on gpu "h100"\n'
+            "task transcript = speech.transcribe(scenes) on gpu\n"
+            'task answer = llm.answer(query, [frames, transcript]) using model "gemma-3-27b"'
+            ' on gpu "h100"\n'
             "return answer"
         )
     )
     ops = {op.result.name: op for op in module.workflows[0].ops}
     assert ops["frames"].attr("frames") == Domain((1, 5)) and ops["frames"].attr("cores") == 4
     assert ops["answer"].attr("model") == "gemma-3-27b"
-    assert (ops["scenes"].device, ops["answer"].device) == ("gpu", "gpu:h100")
+    devices = (ops["scenes"].device, ops["transcript"].device, ops["answer"].device)
+    assert devices == ("cpu", "gpu", "gpu:h100")
 
 
 def test_natural_language_task_is_unbound_and_gradually_typed() -> None:

@@ -72,7 +72,7 @@ def test_command_line_overrides_the_file_per_metric() -> None:
         ("quality >= 1.5", "MK0304"),
         ("cost < -1", "MK0304"),
         ("cost < 1, cost < 2", "MK0305"),
-        ("latency < good", "MK0306"),
+        ("cost < good", "MK0306"),
         ("quality >= great", "MK0306"),
         ("minimize quality", "MK0307"),
         ("minimize energy, minimize cost", "MK0308"),

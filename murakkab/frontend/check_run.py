@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from murakkab.frontend.scope import WorkflowSig
 
 METRICS = tuple(UNITS)
+# Tiers are percentiles of a workflow's configurations (docs/profiles.md):
+# of quality, and, mirrored, of latency.
+TIERED = ("quality", "latency")
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ def _bound(expr: ast.SloBoundExpr, diagnostics: DiagnosticBag) -> SloBound | Non
 
 
 def _tier(expr: ast.SloBoundExpr, diagnostics: DiagnosticBag) -> SloBound | None:
-    if expr.metric != "quality":
+    if expr.metric not in TIERED:
         diagnostics.error(
             "MK0306",
             expr.value_span,
@@ -177,11 +180,12 @@ def _tier(expr: ast.SloBoundExpr, diagnostics: DiagnosticBag) -> SloBound | None
         diagnostics.error(
             "MK0306",
             expr.value_span,
-            f"unknown quality tier '{expr.tier}'",
+            f"unknown {expr.metric} tier '{expr.tier}'",
             *did_you_mean(expr.tier or "", TIERS),
             hint="tiers are "
             + ", ".join(TIERS)
-            + "; or write a fraction (0.64) or a percentage (64%)",
+            + "; or write a number: "
+            + _unit_hint(expr.metric),
         )
         return None
     return SloBound(expr.metric, expr.op, None, expr.tier, expr.span)

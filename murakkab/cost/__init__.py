@@ -1,0 +1,1 @@
+"""The cost model: predicted latency, cost, energy and quality, with provenance."""

@@ -1,0 +1,229 @@
+"""Workflow predictions: per-op estimates, the critical path and the totals.
+
+Latency is the critical path: an op starts when the last of its inputs is
+ready, so independent branches overlap. `flow.parallel` runs its N copies side
+by side (latency of one, cost and energy of N); `flow.repeat` runs R rounds
+one after another. Cost and energy add up over every op and copy.
+
+Quality: when the workflow is an instance of a profiled reference workflow
+(see shapes.py), its workflow profile gives end-to-end quality and the token
+load its LLM calls share. Otherwise quality composes per op: the product of the
+qualities of the ops that have one (a chain is as good as all its links), and
+unknown when none has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from murakkab.catalogue import Catalogue
+from murakkab.cost.config import OpConfig, Size, choose, merged, operand_size, param_size
+from murakkab.cost.ops import CostContext, llm_prediction, tool_prediction
+from murakkab.cost.prediction import Prediction, weakest
+from murakkab.cost.shapes import Match, recognise
+from murakkab.cost.sizes import output_size, prompt_tokens, tool_work
+from murakkab.ir.core import Literal, Op, Workflow, operand_values
+from murakkab.profiles.schema import WorkflowProfile
+
+
+@dataclass(frozen=True)
+class OpEstimate:
+    name: str  # the op's result value
+    op: str
+    config: OpConfig | None
+    prediction: Prediction  # one copy
+    copies: float  # how many times it runs per request (parallel agents x rounds)
+    start_s: float
+    finish_s: float
+
+
+@dataclass(frozen=True)
+class WorkflowEstimate:
+    workflow: str
+    ops: tuple[OpEstimate, ...]
+    total: Prediction
+    critical_path: tuple[str, ...]
+    match: Match | None
+    profile: WorkflowProfile | None
+    notes: tuple[str, ...] = field(default=())
+
+
+def estimate_workflow(
+    workflow: Workflow,
+    catalogue: Catalogue,
+    ctx: CostContext,
+    args: tuple[Literal, ...] | None = None,
+) -> WorkflowEstimate:
+    configs = {
+        op.result.name: choose(op, cap)
+        for op in workflow.walk()
+        if (cap := catalogue.lookup(op.name)) is not None
+    }
+    match = recognise(workflow, configs)
+    profile = _workflow_profile(match, ctx)
+    tokens = ctx.assume.output_tokens
+    if match is not None and profile is not None and profile.tokens_p90:
+        tokens = profile.tokens_p90 / match.llm_calls
+    walker = _Walker(catalogue, ctx, configs, tokens)
+    for index, param in enumerate(workflow.params):
+        arg = args[index] if args is not None and index < len(args) else None
+        walker.sizes[param.name] = param_size(param.type, arg, ctx.assume)
+        walker.finish[param.name] = 0.0
+    walker.block(workflow.ops, copies=1.0)
+    result_names = [v.name for v in operand_values(workflow.result)]
+    latency = max((walker.finish.get(n, 0.0) for n in result_names), default=0.0)
+    cost = sum(e.prediction.cost_usd * e.copies for e in walker.estimates if e.op not in _FLOW)
+    energy = sum(e.prediction.energy_j * e.copies for e in walker.estimates if e.op not in _FLOW)
+    quality = profile.quality if profile is not None else _composed_quality(walker.estimates)
+    sources = [e.prediction.provenance for e in walker.estimates]
+    if profile is not None:
+        sources.append(profile.origin)
+    notes = () if profile is None else (f"quality and token load from {profile.key}",)
+    total = Prediction(latency, cost, energy, quality, weakest(sources), notes)
+    path = walker.critical_path(result_names)
+    return WorkflowEstimate(
+        workflow.name, tuple(walker.estimates), total, path, match, profile, notes
+    )
+
+
+_FLOW = ("flow.parallel", "flow.repeat")
+
+
+def _workflow_profile(match: Match | None, ctx: CostContext) -> WorkflowProfile | None:
+    if match is None:
+        return None
+    knobs = ",".join(f"{name}={value}" for name, value in match.config)
+    found = ctx.profiles.get(f"workflow/{match.workflow}/{knobs}")
+    return found if isinstance(found, WorkflowProfile) else None
+
+
+def _composed_quality(estimates: list[OpEstimate]) -> float | None:
+    known = [e.prediction.quality for e in estimates if e.prediction.quality is not None]
+    if not known:
+        return None
+    product = 1.0
+    for quality in known:
+        product *= quality
+    return product
+
+
+class _Walker:
+    """Walks ops in program order, tracking sizes, finish times and estimates."""
+
+    def __init__(
+        self, catalogue: Catalogue, ctx: CostContext, configs: dict[str, OpConfig], tokens: float
+    ):
+        self.catalogue = catalogue
+        self.ctx = ctx
+        self.configs = configs
+        self.tokens = tokens
+        self.sizes: dict[str, Size] = {}
+        self.finish: dict[str, float] = {}
+        self.after: dict[str, str | None] = {}  # the input an op waited for last
+        self.estimates: list[OpEstimate] = []
+
+    def block(self, ops: tuple[Op, ...], copies: float) -> None:
+        for op in ops:
+            self.op(op, copies)
+
+    def op(self, op: Op, copies: float) -> None:
+        inputs = [v.name for operand in op.operands for v in operand_values(operand)]
+        start = max((self.finish.get(n, 0.0) for n in inputs), default=0.0)
+        self.after[op.result.name] = max(
+            inputs, key=lambda n: self.finish.get(n, 0.0), default=None
+        )
+        if op.region is not None:
+            self.flow(op, start, copies)
+            return
+        inputs_size = merged([operand_size(o, self.sizes, self.ctx.assume) for o in op.operands])
+        config = self.configs.get(op.result.name)
+        knobs = config.knobs if config is not None else {}
+        output = output_size(op.name, knobs, inputs_size, self.ctx.assume, self.tokens)
+        self.sizes[op.result.name] = output
+        prediction = self.predict(op, config, inputs_size, output)
+        finish = start + prediction.latency_s
+        self.finish[op.result.name] = finish
+        self.estimates.append(
+            OpEstimate(op.result.name, op.name, config, prediction, copies, start, finish)
+        )
+
+    def predict(self, op: Op, config: OpConfig | None, inputs: Size, output: Size) -> Prediction:
+        capability = self.catalogue.lookup(op.name)
+        if config is None or capability is None:
+            return Prediction.zero("unbound", f"{op.name} is not bound to an executor yet")
+        if capability.kind == "tool":
+            unit = config.impl.unit if config.impl is not None else "call"
+            work = tool_work(unit, inputs, output)
+            return tool_prediction(op.name, config, work, self.ctx)
+        model = str(config.knobs.get("model", ""))
+        prompt = prompt_tokens(inputs, self.ctx.assume)
+        single = llm_prediction(config, model, self.tokens, self.ctx, prompt)
+        if capability.kind == "llm":
+            return single
+        return _composition(op.name, config, single)
+
+    def flow(self, op: Op, start: float, copies: float) -> None:
+        """A region: N side-by-side copies, or R rounds in sequence."""
+        assert op.region is not None
+        count = _count(op)
+        sequential = op.name == "flow.repeat"
+        for arg, init in zip(op.region.args, op.operands):
+            names = [v.name for v in operand_values(init)]
+            self.sizes[arg.name] = self.sizes.get(names[0], {}) if names else {}
+            self.finish[arg.name] = start
+        first = len(self.estimates)
+        self.block(op.region.ops, copies * count)
+        inner = self.estimates[first:]
+        result = [v.name for v in operand_values(op.region.result)]
+        one_copy = max((self.finish.get(n, start) for n in result), default=start) - start
+        latency = one_copy * count if sequential else one_copy
+        cost = sum(e.prediction.cost_usd * e.copies for e in inner) / max(copies, 1e-9)
+        energy = sum(e.prediction.energy_j * e.copies for e in inner) / max(copies, 1e-9)
+        provenance = weakest(e.prediction.provenance for e in inner)
+        prediction = Prediction(latency, cost, energy, None, provenance, (f"x{count:g}",))
+        self.sizes[op.result.name] = self.sizes.get(result[0], {}) if result else {}
+        self.finish[op.result.name] = start + latency
+        self.estimates.append(
+            OpEstimate(op.result.name, op.name, None, prediction, copies, start, start + latency)
+        )
+
+    def critical_path(self, results: list[str]) -> tuple[str, ...]:
+        path: list[str] = []
+        node = max(results, key=lambda n: self.finish.get(n, 0.0), default=None)
+        while node is not None and node in self.after:
+            path.append(node)
+            node = self.after[node]
+        return tuple(reversed(path))
+
+
+def _count(op: Op) -> float:
+    value = op.attr("agents" if op.name == "flow.parallel" else "rounds")
+    if isinstance(value, (int, float)):
+        return float(value)
+    values = [v for v in getattr(value, "values", ()) if isinstance(v, (int, float))]
+    return float(min(values)) if values else 1.0
+
+
+def _composition(capability: str, config: OpConfig, call: Prediction) -> Prediction:
+    """Debate: (rounds + 1) steps of `debaters` parallel calls, then a ranking call.
+    Self-reflection: one answer, then a critique and a revision per round."""
+    rounds = _number(config.knobs.get("rounds"), 1.0)
+    if capability == "agents.debate":
+        debaters = _number(config.knobs.get("debaters"), 2.0)
+        steps, calls = rounds + 2, debaters * (rounds + 1) + 1
+    else:
+        steps = calls = 1 + 2 * rounds
+    return Prediction(
+        call.latency_s * steps,
+        call.cost_usd * calls,
+        call.energy_j * calls,
+        None,
+        call.provenance,
+        call.notes + (f"{calls:g} LLM calls in {steps:g} steps",),
+    )
+
+
+def _number(value: Literal | None, default: float) -> float:
+    return (
+        float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
+    )

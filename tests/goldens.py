@@ -47,7 +47,11 @@ def run_mkc(args: list[str]) -> tuple[int, str, str]:
     saved = os.environ.get("MKC_PROFILE_DB")
     os.environ["MKC_PROFILE_DB"] = str(ROOT / "tests" / "golden" / "no-such-store.sqlite3")
     try:
-        with contextlib.chdir(ROOT), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            contextlib.chdir(ROOT),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
             status = main(args)
     finally:
         if saved is None:

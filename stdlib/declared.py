@@ -13,6 +13,7 @@ from murakkab.executors import Implementation
 _LLM_CAPABILITIES = (
     "llm.answer",
     "llm.generate",
+    "llm.chat",
     "llm.solve",
     "llm.critique",
     "llm.revise",

@@ -21,6 +21,16 @@ capability generate(prompt: text) -> text {
     knob max_tokens: number = 1024
 }
 
+capability chat(history: list<text>, message: text) -> text {
+    "Reply to a message in a conversation, given the turns so far."
+    kind llm
+    on cpu, gpu
+    knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
+    knob tp in {1, 2, 4, 8} = 4
+    knob gpu in {"a100", "h100"} = "a100"
+    knob max_tokens: number = 1024
+}
+
 capability solve(problem: text) -> text {
     "Solve a math or reasoning problem step by step and state the final answer."
     kind llm

@@ -59,6 +59,11 @@ PROMPTS: dict[str, Prompt] = {
         ("Instruction",),
         "Follow the instruction.",
     ),
+    "llm.chat": Prompt(
+        "You are a helpful assistant in a conversation.",
+        ("Conversation so far", "Message"),
+        "Reply to the message, taking the conversation so far into account.",
+    ),
     "llm.solve": Prompt(
         "You solve math and reasoning problems step by step.",
         ("Problem",),

@@ -240,3 +240,40 @@ def test_estimate_stage_annotates_ops_and_resolves_tiers() -> None:
     assert quality is not None and quality.tier is None and quality.value == pytest.approx(0.647)
     assert latency is not None and latency.tier is None and latency.value is not None
     assert any("latency tier 'fair'" in note for note in annotated.notes)
+
+
+def test_quality_composes_over_the_profiled_parts_of_a_workflow() -> None:
+    video = WorkflowProfile(
+        "video_qa",
+        (("frames", 5), ("model", "gemma-3-27b"), ("stt", True)),
+        0.6,
+        None,
+        None,
+        None,
+        "prior",
+        "fake",
+    )
+    math = WorkflowProfile(
+        "math_qa", (("model", "gemma-3-27b"), ("rounds", 1)), 0.5, None, None, None, "prior", "fake"
+    )
+    text = VIDEO.replace("workflow ask(", "workflow watch(") + (
+        "workflow think(q: text) -> text {\n"
+        " task d = llm.solve(q)\n"
+        " task a = repeat rounds = 1 from d as c {\n"
+        "  task k = llm.critique(q, c)\n  task r = llm.revise(q, c, k)\n  yield r\n }\n"
+        " return a\n}\n"
+        "workflow both(query: text, videos: list<video>) -> text {\n"
+        " task seen = watch(query, videos)\n task thought = think(query)\n"
+        ' task verdict: text = "Compare the two answers."(seen, thought)\n'
+        " return verdict\n}\n"
+    )
+    module = lower_text(text)
+    workflow = module.workflow("both")
+    assert workflow is not None
+    ctx = CostContext(
+        FakeProfiles(*PROFILES.by_key.values(), video, math), FakeHardware(), Assumptions()
+    )
+    result = estimate_workflow(workflow, stdlib_catalogue(), ctx, args=("q", ("a.mp4",)))
+    # Two profiled parts (the inlined calls `seen` and `thought`): 0.6 x 0.5.
+    assert result.total.quality == pytest.approx(0.3)
+    assert any("leaves out what no profile covers: verdict" in n for n in result.total.notes)

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from murakkab.catalogue import Catalogue
 from murakkab.cost.config import OpConfig, Size, choose, merged, operand_size, param_size
 from murakkab.cost.ops import CostContext, llm_prediction, tool_prediction
+from murakkab.cost.parts import Part, find_parts
 from murakkab.cost.prediction import Prediction, weakest
-from murakkab.cost.shapes import Match, recognise
+from murakkab.cost.shapes import Match
 from murakkab.cost.sizes import output_size, prompt_tokens, tool_work
 from murakkab.ir.core import Literal, Op, Workflow, operand_values
 from murakkab.profiles.schema import WorkflowProfile
@@ -59,11 +60,12 @@ def estimate_workflow(
         for op in workflow.walk()
         if (cap := catalogue.lookup(op.name)) is not None
     }
-    match = recognise(workflow, configs)
-    profile = _workflow_profile(match, ctx)
-    tokens = ctx.assume.output_tokens
-    if match is not None and profile is not None and profile.tokens_p90:
-        tokens = profile.tokens_p90 / match.llm_calls
+    parts = find_parts(workflow, configs, ctx)
+    tokens: dict[str, float] = {}
+    for part in parts:
+        per_call = part.tokens_per_call()
+        if per_call is not None:
+            tokens.update((name, per_call) for name in part.ops)
     walker = _Walker(catalogue, ctx, configs, tokens)
     for index, param in enumerate(workflow.params):
         arg = args[index] if args is not None and index < len(args) else None
@@ -74,44 +76,60 @@ def estimate_workflow(
     latency = max((walker.finish.get(n, 0.0) for n in result_names), default=0.0)
     cost = sum(e.prediction.cost_usd * e.copies for e in walker.estimates if e.op not in _FLOW)
     energy = sum(e.prediction.energy_j * e.copies for e in walker.estimates if e.op not in _FLOW)
-    quality = profile.quality if profile is not None else _composed_quality(walker.estimates)
+    quality, notes = _quality(parts, walker.estimates)
     sources = [e.prediction.provenance for e in walker.estimates]
-    if profile is not None:
-        sources.append(profile.origin)
-    notes = () if profile is None else (f"quality and token load from {profile.key}",)
+    sources += [p.profile.origin for p in parts if p.profile is not None]
     total = Prediction(latency, cost, energy, quality, weakest(sources), notes)
     path = walker.critical_path(result_names)
+    whole = parts[0] if parts and parts[0].name == "" else None
     return WorkflowEstimate(
-        workflow.name, tuple(walker.estimates), total, path, match, profile, notes
+        workflow.name,
+        tuple(walker.estimates),
+        total,
+        path,
+        None if whole is None else whole.match,
+        None if whole is None else whole.profile,
+        notes,
     )
 
 
 _FLOW = ("flow.parallel", "flow.repeat")
 
 
-def _workflow_profile(match: Match | None, ctx: CostContext) -> WorkflowProfile | None:
-    if match is None:
-        return None
-    knobs = ",".join(f"{name}={value}" for name, value in match.config)
-    found = ctx.profiles.get(f"workflow/{match.workflow}/{knobs}")
-    return found if isinstance(found, WorkflowProfile) else None
-
-
-def _composed_quality(estimates: list[OpEstimate]) -> float | None:
-    known = [e.prediction.quality for e in estimates if e.prediction.quality is not None]
+def _quality(
+    parts: list[Part], estimates: list[OpEstimate]
+) -> tuple[float | None, tuple[str, ...]]:
+    """A profiled whole workflow, else the product over its profiled parts and the
+    ops with a quality of their own; what no profile covers is named in a note."""
+    profiled = [(part, part.profile) for part in parts if part.profile is not None]
+    if len(profiled) == 1 and profiled[0][0].name == "":
+        profile = profiled[0][1]
+        return profile.quality, (f"quality and token load from {profile.key}",)
+    covered = {name for part, _ in profiled for name in part.ops}
+    rest = [e for e in estimates if e.name not in covered and e.op not in _FLOW]
+    known = [profile.quality for _, profile in profiled]
+    known += [e.prediction.quality for e in rest if e.prediction.quality is not None]
+    notes = [f"quality of part '{part.name}' from {profile.key}" for part, profile in profiled]
     if not known:
-        return None
+        return None, tuple(notes)
+    unknown = [e.name for e in rest if e.prediction.quality is None]
+    if unknown:
+        notes.append("quality leaves out what no profile covers: " + ", ".join(unknown))
     product = 1.0
     for quality in known:
         product *= quality
-    return product
+    return product, tuple(notes)
 
 
 class _Walker:
     """Walks ops in program order, tracking sizes, finish times and estimates."""
 
     def __init__(
-        self, catalogue: Catalogue, ctx: CostContext, configs: dict[str, OpConfig], tokens: float
+        self,
+        catalogue: Catalogue,
+        ctx: CostContext,
+        configs: dict[str, OpConfig],
+        tokens: dict[str, float],
     ):
         self.catalogue = catalogue
         self.ctx = ctx
@@ -121,6 +139,10 @@ class _Walker:
         self.finish: dict[str, float] = {}
         self.after: dict[str, str | None] = {}  # the input an op waited for last
         self.estimates: list[OpEstimate] = []
+
+    def tokens_of(self, op: Op) -> float:
+        """Output tokens of an LLM call: its part's profiled load, else the assumption."""
+        return self.tokens.get(op.result.name, self.ctx.assume.output_tokens)
 
     def block(self, ops: tuple[Op, ...], copies: float) -> None:
         for op in ops:
@@ -138,7 +160,7 @@ class _Walker:
         inputs_size = merged([operand_size(o, self.sizes, self.ctx.assume) for o in op.operands])
         config = self.configs.get(op.result.name)
         knobs = config.knobs if config is not None else {}
-        output = output_size(op.name, knobs, inputs_size, self.ctx.assume, self.tokens)
+        output = output_size(op.name, knobs, inputs_size, self.ctx.assume, self.tokens_of(op))
         self.sizes[op.result.name] = output
         prediction = self.predict(op, config, inputs_size, output)
         finish = start + prediction.latency_s
@@ -157,7 +179,7 @@ class _Walker:
             return tool_prediction(op.name, config, work, self.ctx)
         model = str(config.knobs.get("model", ""))
         prompt = prompt_tokens(inputs, self.ctx.assume)
-        single = llm_prediction(config, model, self.tokens, self.ctx, prompt)
+        single = llm_prediction(config, model, self.tokens_of(op), self.ctx, prompt)
         if capability.kind == "llm":
             return single
         return _composition(op.name, config, single)

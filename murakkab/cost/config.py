@@ -87,16 +87,27 @@ def choose(op: Op, capability: Capability) -> OpConfig:
     device = _device(op, capability, knobs)
     impl = _implementation(op, capability, device)
     if device in ("cpu", "hosted"):
-        units = 0 if device == "hosted" else _int(knobs.get("cores"), 1)
+        units = 0 if device == "hosted" else int(number(knobs.get("cores"), 1))
     else:
-        units = _int(knobs.get("tp"), 1)
+        units = int(number(knobs.get("tp"), 1))
     return OpConfig(impl, knobs, device, units)
 
 
-def _int(value: Literal | None, default: int) -> int:
-    return (
-        int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
-    )
+def number(value: Literal | None, default: float) -> float:
+    """A knob's numeric value, or `default` when it has none."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return default
+
+
+def flow_count(op: Op) -> int | None:
+    """How many copies (`flow.parallel`) or rounds (`flow.repeat`) as written: the
+    pinned value, else the smallest of the domain."""
+    value = op.attr("agents" if op.name == "flow.parallel" else "rounds")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    counts = [v for v in getattr(value, "values", ()) if isinstance(v, int)]
+    return min(counts) if counts else None
 
 
 def _device(op: Op, capability: Capability, knobs: dict[str, Literal]) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from murakkab.cost.config import OpConfig
+from murakkab.cost.config import OpConfig, flow_count
 from murakkab.ir.core import Literal, Op, Workflow
 
 Config = tuple[tuple[str, Literal], ...]
@@ -72,17 +72,6 @@ def _knob(op: Op, configs: dict[str, OpConfig], name: str) -> Literal | None:
     return None if config is None else config.knobs.get(name)
 
 
-def _count(op: Op | None, attr: str) -> int | None:
-    """A flow op's count as written: its value, or the smallest of its domain."""
-    if op is None:
-        return None
-    value = op.attr(attr)
-    if isinstance(value, int):
-        return value
-    values = getattr(value, "values", ())
-    return min(v for v in values if isinstance(v, int)) if values else None
-
-
 def _video_qa(workflow: Workflow, ops: dict[str, Op], configs: dict[str, OpConfig]) -> Match | None:
     answer, frames = ops.get("llm.answer"), ops.get("video.frame_extract")
     if answer is None or frames is None:
@@ -106,7 +95,7 @@ def _code_gen(workflow: Workflow, ops: dict[str, Op], configs: dict[str, OpConfi
         parallel, repeat = ops.get("flow.parallel"), ops.get("flow.repeat")
         if coder is None or parallel is None or repeat is None:
             return None
-        debaters, rounds = _count(parallel, "agents"), _count(repeat, "rounds")
+        debaters, rounds = flow_count(parallel), flow_count(repeat)
         model = _knob(coder, configs, "model")
     if not isinstance(debaters, int) or not isinstance(rounds, int):
         return None
@@ -122,7 +111,7 @@ def _math_qa(workflow: Workflow, ops: dict[str, Op], configs: dict[str, OpConfig
         solver, repeat = ops.get("llm.solve"), ops.get("flow.repeat")
         if solver is None or repeat is None:
             return None
-        rounds, model = _count(repeat, "rounds"), _knob(solver, configs, "model")
+        rounds, model = flow_count(repeat), _knob(solver, configs, "model")
     if not isinstance(rounds, int):
         return None
     return _match("math_qa", (("model", model), ("rounds", rounds)), 1 + 2 * rounds)

@@ -5,7 +5,7 @@ Sizes are estimates (see `Assumptions`); each rule says what it assumes.
 
 from __future__ import annotations
 
-from murakkab.cost.config import Assumptions, Size
+from murakkab.cost.config import Assumptions, Size, number
 from murakkab.ir.core import Literal
 
 TOKENS_PER_OCR_FRAME = 30.0  # on-screen text read from one frame
@@ -20,19 +20,19 @@ def output_size(
         scenes = max(1.0, video_s / assume.scene_s) if video_s else 0.0
         return {"video_s": video_s, "scenes": scenes, "items": scenes}
     if capability == "video.frame_extract":
-        frames = inputs.get("scenes", 0.0) * float(_number(knobs.get("frames"), 1))
+        frames = inputs.get("scenes", 0.0) * (number(knobs.get("frames"), 1))
         return {"video_s": video_s, "frames": frames, "items": frames}
     if capability == "speech.transcribe":
         return {"tokens": video_s * assume.speech_tokens_per_s, "items": 1.0}
     if capability == "vision.detect_objects":
-        frames = min(inputs.get("frames", 0.0), float(_number(knobs.get("top_k"), 5)))
+        frames = min(inputs.get("frames", 0.0), (number(knobs.get("top_k"), 5)))
         return {"frames": frames, "items": frames}
     if capability == "vision.read_text":
         return {"tokens": inputs.get("frames", 0.0) * TOKENS_PER_OCR_FRAME, "items": 1.0}
     if capability == "text.embed":
         return {"items": inputs.get("items", 0.0)}
     if capability == "text.rank":
-        kept = min(inputs.get("items", 0.0), float(_number(knobs.get("top_k"), 5)))
+        kept = min(inputs.get("items", 0.0), (number(knobs.get("top_k"), 5)))
         share = inputs.get("tokens", 0.0) / max(inputs.get("items", 1.0), 1.0)
         return {"items": kept, "tokens": kept * share}
     if capability == "web.fetch":
@@ -55,9 +55,3 @@ def tool_work(unit: str, inputs: Size, outputs: Size) -> float:
 def prompt_tokens(inputs: Size, assume: Assumptions) -> float:
     """What an LLM call reads: text tokens plus images as tokens."""
     return inputs.get("tokens", 0.0) + inputs.get("frames", 0.0) * assume.image_tokens
-
-
-def _number(value: Literal | None, default: float) -> float:
-    return (
-        float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
-    )

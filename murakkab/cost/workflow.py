@@ -17,7 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from murakkab.catalogue import Catalogue
-from murakkab.cost.config import OpConfig, Size, choose, merged, operand_size, param_size
+from murakkab.cost.config import (
+    OpConfig,
+    Size,
+    choose,
+    flow_count,
+    merged,
+    number,
+    operand_size,
+    param_size,
+)
 from murakkab.cost.ops import CostContext, llm_prediction, tool_prediction
 from murakkab.cost.parts import Part, find_parts
 from murakkab.cost.prediction import Prediction, weakest
@@ -187,7 +196,7 @@ class _Walker:
     def flow(self, op: Op, start: float, copies: float) -> None:
         """A region: N side-by-side copies, or R rounds in sequence."""
         assert op.region is not None
-        count = _count(op)
+        count = float(flow_count(op) or 1)
         sequential = op.name == "flow.repeat"
         for arg, init in zip(op.region.args, op.operands):
             names = [v.name for v in operand_values(init)]
@@ -218,20 +227,12 @@ class _Walker:
         return tuple(reversed(path))
 
 
-def _count(op: Op) -> float:
-    value = op.attr("agents" if op.name == "flow.parallel" else "rounds")
-    if isinstance(value, (int, float)):
-        return float(value)
-    values = [v for v in getattr(value, "values", ()) if isinstance(v, (int, float))]
-    return float(min(values)) if values else 1.0
-
-
 def _composition(capability: str, config: OpConfig, call: Prediction) -> Prediction:
     """Debate: (rounds + 1) steps of `debaters` parallel calls, then a ranking call.
     Self-reflection: one answer, then a critique and a revision per round."""
-    rounds = _number(config.knobs.get("rounds"), 1.0)
+    rounds = number(config.knobs.get("rounds"), 1.0)
     if capability == "agents.debate":
-        debaters = _number(config.knobs.get("debaters"), 2.0)
+        debaters = number(config.knobs.get("debaters"), 2.0)
         steps, calls = rounds + 2, debaters * (rounds + 1) + 1
     else:
         steps = calls = 1 + 2 * rounds
@@ -242,10 +243,4 @@ def _composition(capability: str, config: OpConfig, call: Prediction) -> Predict
         None,
         call.provenance,
         call.notes + (f"{calls:g} LLM calls in {steps:g} steps",),
-    )
-
-
-def _number(value: Literal | None, default: float) -> float:
-    return (
-        float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else default
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from murakkab.cost.annotate import annotate_module
 from murakkab.cost.context import cost_context
+from murakkab.cost.ops import CostContext
 from murakkab.cost.workflow import WorkflowEstimate
 from murakkab.diagnostics import Diagnostic, DiagnosticBag, DiagnosticError, Severity
 from murakkab.frontend.check import CheckedProgram, check_program
@@ -49,6 +50,7 @@ class Compilation:
     checked: CheckedProgram | None = None
     module: Module | None = None
     estimates: dict[str, WorkflowEstimate] = field(default_factory=dict)
+    context: CostContext | None = None
     notes: tuple[str, ...] = ()
 
 
@@ -97,6 +99,7 @@ def compile_file(
     if stop_after == "lower":
         return result
     context = cost_context(cost.db, cost.cluster, cost.assume, result.sources)
+    result.context = context
     annotated = annotate_module(module, result.program.catalogue, context)
     result.module, result.estimates, result.notes = (
         annotated.module,

@@ -1,7 +1,7 @@
 """Implementation "openai-compatible": each `kind llm` capability of stdlib/llm.mk and
 stdlib/code.mk as one chat completion on an OpenAI-compatible endpoint, configured by
-MKC_LLM_* environment variables (see Settings and docs/executors-llm.md). The API key
-never reaches an exception, a log record or a repr: errors are raised `from None` (the
+MKC_LLM_* environment variables (see Settings, and "LLM executors" in docs/executors.md).
+The API key never reaches an exception, a log record or a repr: errors are raised `from None` (the
 openai exception holds the request headers) and every message is redacted."""
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,31 @@ def test_output_to_a_device_writes_through_without_replacing_it() -> None:
     status, _, err = run_mkc(["compile", "examples/video_qa.mk", "--emit", "ir", "-o", "/dev/null"])
     assert status == 0, err
     assert devnull.is_char_device()
+
+
+def test_estimate_prints_a_table_per_request_and_json(tmp_path: Path) -> None:
+    status, out, err = run_mkc(["estimate", "examples/video_qa.mk"])
+    assert status == 0, err
+    assert "workflow video_qa" in out and "total: latency" in out and "slo: cost < 2usd: met" in out
+    job = tmp_path / "two.mk"
+    job.write_text(
+        "import stdlib.llm\nworkflow w(q: text) -> text {\n"
+        " task a = llm.generate(q)\n return a\n}\n"
+        'run w("short")\nrun w("a much longer question that has more words in it")\n'
+    )
+    status, out, err = run_mkc(["estimate", str(job), "--json"])
+    assert status == 0, err
+    data = json.loads(out)
+    assert [e["request"] for e in data["estimates"]] == [
+        ["short"],
+        ["a much longer question that has more words in it"],
+    ]
+
+
+def test_compile_takes_cost_options_and_stops_before_estimating() -> None:
+    args = ["compile", "examples/video_qa.mk", "--emit", "ir"]
+    status, out, _ = run_mkc(args + ["--stop-after", "lower"])
+    assert status == 0 and "est_latency" not in out
+    cluster = "examples/clusters/cloud_a100_h100.toml"
+    status, out, _ = run_mkc(args + ["--assume", "video_s=600", "--cluster", cluster])
+    assert status == 0 and "est_latency" in out

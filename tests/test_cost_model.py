@@ -277,3 +277,65 @@ def test_quality_composes_over_the_profiled_parts_of_a_workflow() -> None:
     # Two profiled parts (the inlined calls `seen` and `thought`): 0.6 x 0.5.
     assert result.total.quality == pytest.approx(0.3)
     assert any("leaves out what no profile covers: verdict" in n for n in result.total.notes)
+
+
+def test_a_flow_op_starts_when_the_values_its_region_reads_are_ready() -> None:
+    text = """import stdlib.llm
+workflow w(q: text) -> text {
+    task first = llm.generate(q)
+    task drafts = parallel critics = 2 {
+        task d = llm.critique(q, first)
+        yield d
+    }
+    task again = repeat rounds = 2 from first as prev {
+        task inner = parallel revisers = 3 {
+            task x = llm.revise(q, prev, prev)
+            yield x
+        }
+        task pick = llm.compare(q, inner)
+        yield pick
+    }
+    task last = llm.compare(q, [drafts, again])
+    return last
+}
+"""
+    result = estimate(text)
+    one = 0.4 + 300 * 0.04
+    by_name = {e.name: e for e in result.ops}
+    # `drafts` has no operands but reads `first`: it starts when `first` is done.
+    assert by_name["drafts"].start_s == pytest.approx(one)
+    assert by_name["drafts"].prediction.latency_s == pytest.approx(one)
+    # A round is 3 parallel revisions then a compare; nested flow ops are not
+    # counted twice: 2 rounds x (3 + 1) calls.
+    again = by_name["again"].prediction
+    assert again.latency_s == pytest.approx(2 * 2 * one)
+    call_energy = 300 * 1000 / 500
+    assert again.energy_j == pytest.approx(2 * (3 + 1) * call_energy)
+    assert result.total.energy_j == pytest.approx((1 + 2 + 8 + 1) * call_energy)
+
+
+def test_cpu_models_use_their_cpu_profile() -> None:
+    cpu = ModelProfile(
+        "smollm2-135m-instruct",
+        "cpu",
+        0,
+        (CurvePoint(50.0, 0.02, 0.15),),
+        160.0,
+        None,
+        None,
+        None,
+        None,
+        "prior",
+        "fake",
+    )
+    text = (
+        "import stdlib.llm\nworkflow w(q: text) -> text {\n"
+        ' task a = llm.generate(q) using model "smollm2-135m-instruct"\n return a\n}\n'
+    )
+    workflow = lower_text(text).workflows[0]
+    ctx = CostContext(FakeProfiles(cpu), FakeHardware(), Assumptions())
+    answer = estimate_workflow(workflow, stdlib_catalogue(), ctx, args=("hi",)).ops[0].prediction
+    assert answer.provenance == "prior"
+    assert answer.latency_s == pytest.approx(0.15 + 300 * 0.02)
+    # One core (llm.generate has no cores knob) at 10 W busy.
+    assert answer.energy_j == pytest.approx(10 * answer.latency_s)

@@ -32,7 +32,9 @@ def register(commands: Any, command: Any) -> None:
 def run_estimate(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
     from murakkab.cli import report
     from murakkab.cost.report import estimate_json, render_estimate
+    from murakkab.cost.workflow import estimate_workflow
     from murakkab.driver import Compilation, CostOptions, compile_file
+    from murakkab.ir.core import Request, Workflow
 
     compilation = Compilation(sources=sources)
     cost = CostOptions(args.db, args.cluster, tuple(args.assume))
@@ -40,18 +42,33 @@ def run_estimate(args: argparse.Namespace, sources: dict[str, SourceFile]) -> in
         compile_file(Path(args.file), "estimate", args.slo, None, compilation, cost)
     finally:
         report(compilation.warnings, sources)
-    module = compilation.module
-    assert module is not None
+    module, context, program = compilation.module, compilation.context, compilation.program
+    assert module is not None and context is not None and program is not None
+    # One estimate per request (its arguments size the inputs); a workflow that
+    # no request runs is estimated under the assumptions alone.
+    runs: list[tuple[Workflow, Request | None]] = [
+        (workflow, request)
+        for request in module.requests
+        if (workflow := module.workflow(request.workflow)) is not None
+    ]
+    requested = {request.workflow for request in module.requests}
+    runs += [(w, None) for w in module.workflows if w.name not in requested]
+    estimates = [
+        (estimate_workflow(w, program.catalogue, context, r.args if r else None), r)
+        for w, r in runs
+    ]
     if args.json:
         data = {
-            "workflows": [estimate_json(e) for e in compilation.estimates.values()],
+            "estimates": [
+                {**estimate_json(e), "request": None if r is None else list(r.args)}
+                for e, r in estimates
+            ],
             "notes": list(compilation.notes),
         }
         json.dump(data, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
-    for name, estimate in compilation.estimates.items():
-        request = next((r for r in module.requests if r.workflow == name), None)
+    for estimate, request in estimates:
         sys.stdout.write(render_estimate(estimate, request))
     for note in compilation.notes:
         print(f"note: {note}")

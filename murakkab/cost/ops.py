@@ -46,7 +46,9 @@ def llm_prediction(
     config: OpConfig, model: str, tokens: float, ctx: CostContext, prompt: float = 0.0
 ) -> Prediction:
     """One LLM call reading `prompt` tokens and writing `tokens` on `config`'s device."""
-    key = f"model/{model}/{config.device}/tp{config.units}"
+    # Only GPU instances have a tensor-parallel degree; CPU and hosted profiles are tp0.
+    tp = config.units if config.device not in ("cpu", "hosted") else 0
+    key = f"model/{model}/{config.device}/tp{tp}"
     profile = ctx.profiles.get(key)
     if not isinstance(profile, ModelProfile):
         return Prediction.zero("unbound", f"no model profile {key}")

@@ -32,7 +32,7 @@ from murakkab.cost.parts import Part, find_parts
 from murakkab.cost.prediction import Prediction, weakest
 from murakkab.cost.shapes import Match
 from murakkab.cost.sizes import output_size, prompt_tokens, tool_work
-from murakkab.ir.core import Literal, Op, Workflow, operand_values
+from murakkab.ir.core import Literal, Op, Workflow, operand_values, walk_ops
 from murakkab.profiles.schema import WorkflowProfile
 
 
@@ -158,7 +158,7 @@ class _Walker:
             self.op(op, copies)
 
     def op(self, op: Op, copies: float) -> None:
-        inputs = [v.name for operand in op.operands for v in operand_values(operand)]
+        inputs = _reads(op)
         start = max((self.finish.get(n, 0.0) for n in inputs), default=0.0)
         self.after[op.result.name] = max(
             inputs, key=lambda n: self.finish.get(n, 0.0), default=None
@@ -208,8 +208,10 @@ class _Walker:
         result = [v.name for v in operand_values(op.region.result)]
         one_copy = max((self.finish.get(n, start) for n in result), default=start) - start
         latency = one_copy * count if sequential else one_copy
-        cost = sum(e.prediction.cost_usd * e.copies for e in inner) / max(copies, 1e-9)
-        energy = sum(e.prediction.energy_j * e.copies for e in inner) / max(copies, 1e-9)
+        # Nested flow ops only summarise ops that are already in `inner`.
+        work = [e for e in inner if e.op not in _FLOW]
+        cost = sum(e.prediction.cost_usd * e.copies for e in work) / max(copies, 1e-9)
+        energy = sum(e.prediction.energy_j * e.copies for e in work) / max(copies, 1e-9)
         provenance = weakest(e.prediction.provenance for e in inner)
         prediction = Prediction(latency, cost, energy, None, provenance, (f"x{count:g}",))
         self.sizes[op.result.name] = self.sizes.get(result[0], {}) if result else {}
@@ -227,13 +229,31 @@ class _Walker:
         return tuple(reversed(path))
 
 
+def _reads(op: Op) -> list[str]:
+    """The values an op waits for: its operands and, for a flow op, the outer
+    values its region reads."""
+    names = [v.name for operand in op.operands for v in operand_values(operand)]
+    if op.region is None:
+        return names
+    defined = {arg.name for arg in op.region.args}
+    inner = list(walk_ops(op.region.ops))
+    for inner_op in inner:
+        defined.add(inner_op.result.name)
+        for arg in inner_op.region.args if inner_op.region is not None else ():
+            defined.add(arg.name)
+    used = [v.name for o in inner for operand in o.operands for v in operand_values(operand)]
+    used += [v.name for v in operand_values(op.region.result)]
+    return names + [name for name in used if name not in defined]
+
+
 def _composition(capability: str, config: OpConfig, call: Prediction) -> Prediction:
-    """Debate: (rounds + 1) steps of `debaters` parallel calls, then a ranking call.
+    """Debate: a tester and `debaters` coders draft side by side, `rounds` rounds of
+    revision follow, then a ranking call (the sandboxed test runs are not counted).
     Self-reflection: one answer, then a critique and a revision per round."""
     rounds = number(config.knobs.get("rounds"), 1.0)
     if capability == "agents.debate":
         debaters = number(config.knobs.get("debaters"), 2.0)
-        steps, calls = rounds + 2, debaters * (rounds + 1) + 1
+        steps, calls = rounds + 2, debaters * (rounds + 1) + 2
     else:
         steps = calls = 1 + 2 * rounds
     return Prediction(

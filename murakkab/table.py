@@ -1,30 +1,37 @@
-"""Plain aligned text tables for the CLI: a header, a rule, rows; numbers right-aligned."""
+"""Plain aligned text tables for the CLI: columns two spaces apart."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 
-def render_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[_cell(value) for value in row] for row in rows]
-    widths = [len(h) for h in header]
-    for row in cells:
-        for index, text in enumerate(row):
-            widths[index] = max(widths[index], len(text))
-    numeric = [
-        all(_is_number(row[i]) for row in rows if row[i] not in (None, "")) and bool(rows)
-        for i in range(len(header))
+def align(rows: Sequence[Sequence[str]], right: Sequence[int] = (), indent: str = "") -> list[str]:
+    """Rows of cells padded to their column's width; columns in `right` are
+    right-aligned; trailing spaces are dropped."""
+    if not rows:
+        return []
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        indent
+        + "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ).rstrip()
+        for row in rows
     ]
 
-    def line(values: Sequence[str]) -> str:
-        parts = [
-            v.rjust(widths[i]) if numeric[i] else v.ljust(widths[i]) for i, v in enumerate(values)
-        ]
-        return "  ".join(parts).rstrip()
 
-    out = [line(header), line(["-" * w for w in widths])]
-    out.extend(line(row) for row in cells)
-    return "\n".join(out) + "\n"
+def render_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A header, a rule and the rows; numeric columns right-aligned."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    numeric = [
+        bool(rows) and all(_is_number(row[i]) for row in rows if row[i] is not None)
+        for i in range(len(header))
+    ]
+    widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(header)]
+    rule = ["-" * width for width in widths]
+    right = [i for i, is_number in enumerate(numeric) if is_number]
+    return "\n".join(align([list(header), rule, *cells], right)) + "\n"
 
 
 def _cell(value: object) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from murakkab.cluster import Cluster, cluster_or_this_machine
 from murakkab.source import SourceFile
+from murakkab.table import align
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -64,7 +65,7 @@ def render(cluster: Cluster) -> str:
     total = f"{sum(node.memory_gb for node in cluster.nodes):g} GiB"
     gpu_total = f"{cluster.gpu_count()} GPU(s)"
     node_rows.append(("total", str(cluster.total_cores), total, gpu_total))
-    lines += _table(node_rows, right=(1, 2)) + [""]
+    lines += align(node_rows, right=(1, 2), indent="  ") + [""]
     kind_rows: list[tuple[str, ...]] = [
         ("device kind", "kind", "usd/h", "idle W", "busy W", "memory")
     ]
@@ -76,18 +77,6 @@ def render(cluster: Cluster) -> str:
             f"{kind.busy_watts:g}",
         )
         kind_rows.append((name, kind.kind, price, idle, busy, f"{kind.memory_gb:g} GiB"))
-    lines += _table(kind_rows, right=(2, 3, 4, 5)) + ["", "provenance"]
+    lines += align(kind_rows, right=(2, 3, 4, 5), indent="  ") + ["", "provenance"]
     lines += [f"  {name}: {cluster.kinds[name].provenance}" for name in sorted(cluster.kinds)]
     return "\n".join(lines) + "\n"
-
-
-def _table(rows: list[tuple[str, ...]], right: tuple[int, ...]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  "
-        + "  ".join(
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ).rstrip()
-        for row in rows
-    ]

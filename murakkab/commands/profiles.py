@@ -16,6 +16,7 @@ from murakkab.profiles.schema import ModelProfile, Profile, ToolProfile, Workflo
 from murakkab.profiles.store import ProfileStore
 from murakkab.profiles.tiers import TIER_PERCENTILES, quality_tiers
 from murakkab.source import SourceFile, Span
+from murakkab.table import align
 
 NO_PROFILE = "MK0704"
 PROVENANCE_WIDTH = 64
@@ -249,13 +250,7 @@ def cmd_tiers(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Columns aligned with two spaces; the last column is not padded."""
-    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
-    lines = []
-    for row in [headers, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths)] + [row[-1]]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    return "\n".join(align([headers, *rows]))
 
 
 def _summary(profile: Profile) -> str:

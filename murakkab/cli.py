@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run passes on textual IR (no -p: parse, verify and re-print)",
         cmd_opt,
         "mkc opt tests/golden/ir/video_qa.mkir",
-        "mkc opt module.mkir -p dead-code-elimination",
+        "mkc opt module.mkir -p dead-task-elimination",
     )
     opt.add_argument("file", metavar="FILE.mkir", help="textual IR")
     opt.add_argument(

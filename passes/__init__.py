@@ -7,5 +7,5 @@ Each entry maps the pass name (kebab-case, also its golden test's name) to
 from __future__ import annotations
 
 REGISTRY: dict[str, str] = {
-    "dead-code-elimination": "murakkab.passes.dead_code_elimination:DeadCodeEliminationPass",
+    "dead-task-elimination": "murakkab.passes.dead_task_elimination:DeadTaskEliminationPass",
 }

@@ -32,7 +32,7 @@ def parse_pipeline(spec: str, flag: str = "-p") -> list[Pass]:
             _fail(
                 flag,
                 position,
-                "expected a pass name such as 'dead-code-elimination' or 'name{opt=value}'",
+                "expected a pass name such as 'dead-task-elimination' or 'name{opt=value}'",
             )
         assert match is not None
         passes.append(_instantiate(match, flag))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from murakkab.passes import REGISTRY
 from murakkab.passes.base import PassContext
-from murakkab.passes.dead_code_elimination import DeadCodeEliminationPass
+from murakkab.passes.dead_task_elimination import DeadTaskEliminationPass
 from murakkab.passes.manager import parse_pipeline, run_pipeline
 
 from murakkab.diagnostics import DiagnosticError
@@ -50,18 +50,18 @@ def _chain() -> Module:
     return Module(Level.LOGICAL, (Workflow("w", (q,), TEXT, (a, dead, b), b.result),))
 
 
-def test_dead_code_elimination_on_a_three_op_graph() -> None:
+def test_dead_task_elimination_on_a_three_op_graph() -> None:
     ctx = PassContext()
-    module = DeadCodeEliminationPass().apply(_chain(), ctx)
+    module = DeadTaskEliminationPass().apply(_chain(), ctx)
     assert [op.result.name for op in module.workflows[0].ops] == ["a", "b"]
     assert ctx.decisions == [
-        {"pass": "dead-code-elimination", "workflow": "w", "removed": "dead", "op": "llm.generate"}
+        {"pass": "dead-task-elimination", "workflow": "w", "removed": "dead", "op": "llm.generate"}
     ]
 
 
 def test_pipeline_specs_parse_and_run_in_order() -> None:
-    passes = parse_pipeline("dead-code-elimination, dead-code-elimination")
-    assert [p.name for p in passes] == ["dead-code-elimination"] * 2
+    passes = parse_pipeline("dead-task-elimination, dead-task-elimination")
+    assert [p.name for p in passes] == ["dead-task-elimination"] * 2
     assert parse_pipeline("") == []
     result = run_pipeline(_chain(), passes, verify_each=True)
     assert len(result.workflows[0].ops) == 2
@@ -71,8 +71,8 @@ def test_pipeline_specs_parse_and_run_in_order() -> None:
     ("spec", "fragment"),
     [
         ("dead-code", "unknown pass 'dead-code'"),
-        ("dead-code-elimination{level=3}", "has no option 'level'"),
-        ("dead-code-elimination,,", "expected a pass name"),
+        ("dead-task-elimination{level=3}", "has no option 'level'"),
+        ("dead-task-elimination,,", "expected a pass name"),
         ("Dead", "expected a pass name"),
     ],
 )
@@ -91,6 +91,6 @@ def test_a_failing_pass_is_named_with_the_passes_before_it() -> None:
             raise KeyError("oops")
 
     with pytest.raises(
-        RuntimeError, match=r"pass 'broken' failed \(after: dead-code-elimination\)"
+        RuntimeError, match=r"pass 'broken' failed \(after: dead-task-elimination\)"
     ):
-        run_pipeline(_chain(), [DeadCodeEliminationPass(), BrokenPass()])
+        run_pipeline(_chain(), [DeadTaskEliminationPass(), BrokenPass()])

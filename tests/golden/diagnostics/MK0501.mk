@@ -1,1 +1,1 @@
-# mkc: opt tests/golden/ir/math_reflect.mkir -p dead-code-elimnation
+# mkc: opt tests/golden/ir/math_reflect.mkir -p dead-task-elimnation

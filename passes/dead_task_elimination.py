@@ -1,4 +1,4 @@
-"""dead-code-elimination: drop ops whose results nothing reads."""
+"""dead-task-elimination: drop ops whose results nothing reads."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from murakkab.ir.core import Module, Op, Operand, Region, Workflow, operand_valu
 
 
 @dataclass(frozen=True)
-class DeadCodeEliminationPass:
+class DeadTaskEliminationPass:
     """Does: removes ops (in regions too) whose result is not used.
     Requires: a verified module at any level.
     Ensures: every remaining op's result is read by an op, a yield or the return.
     """
 
-    name: ClassVar[str] = "dead-code-elimination"
+    name: ClassVar[str] = "dead-task-elimination"
 
     def apply(self, module: Module, ctx: PassContext) -> Module:
         return module.replace(workflows=tuple(self._workflow(w, ctx) for w in module.workflows))
@@ -33,7 +33,7 @@ def _prune(ops: tuple[Op, ...], result: Operand, where: str, ctx: PassContext) -
     kept: list[Op] = []
     for op in reversed(ops):
         if op.result.name not in live:
-            ctx.decide("dead-code-elimination", workflow=where, removed=op.result.name, op=op.name)
+            ctx.decide("dead-task-elimination", workflow=where, removed=op.result.name, op=op.name)
             continue
         if op.region is not None:
             inner = _prune(op.region.ops, op.region.result, where, ctx)

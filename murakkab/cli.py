@@ -87,39 +87,66 @@ def cmd_check(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
 
 
 def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
-    from murakkab.driver import STAGES, Compilation, CostOptions, compile_file
+    from murakkab.driver import (
+        FRONT_STAGES,
+        Compilation,
+        CostOptions,
+        PipelineOptions,
+        compile_file,
+    )
+    from murakkab.ir.core import Module
     from murakkab.ir.printer import print_module
+    from murakkab.passes.manager import parse_pipeline
 
-    if args.stop_after not in STAGES:
-        raise UsageError(f"unknown stage '{args.stop_after}'; stages are {', '.join(STAGES)}")
-    if args.print_ir_after is not None and args.print_ir_after not in ("all",) + STAGES[2:]:
+    sources["-p"] = SourceFile.of("-p", args.pipeline)
+    stages = FRONT_STAGES + tuple(p.name for p in parse_pipeline(args.pipeline)) + ("estimate",)
+    if args.stop_after not in stages:
+        raise UsageError(f"unknown stage '{args.stop_after}'; stages are {', '.join(stages)}")
+    with_ir = stages[2:]
+    if args.print_ir_after is not None and args.print_ir_after not in ("all",) + with_ir:
         raise UsageError(
-            f"no IR after '{args.print_ir_after}'; IR exists after {', '.join(STAGES[2:])} (or all)"
+            f"no IR after '{args.print_ir_after}'; IR exists after {', '.join(with_ir)} (or all)"
         )
     if args.emit == "plan":
         raise UsageError(
             "--emit plan needs the backends, which are not built yet (issue #5); use --emit ir"
         )
 
-    def observe(stage: str, module: object) -> None:
+    def observe(stage: str, module: Module) -> None:
         if args.print_ir_after in ("all", stage):
-            print(f"// IR after {stage}", file=sys.stderr)
-            print(print_module(module, debuginfo=args.debuginfo), end="", file=sys.stderr)  # type: ignore[arg-type]
+            print(f"# IR after {stage}", file=sys.stderr)
+            print(print_module(module, debuginfo=args.debuginfo), end="", file=sys.stderr)
 
     compilation = Compilation(sources=sources)
     cost = CostOptions(args.db, args.cluster, tuple(args.assume))
+    pipeline = PipelineOptions(args.pipeline, args.verify_each)
     try:
-        compile_file(Path(args.file), args.stop_after, args.slo, observe, compilation, cost)
+        compile_file(
+            Path(args.file), args.stop_after, args.slo, observe, compilation, cost, pipeline
+        )
     finally:
         report(compilation.warnings, sources)
-    if args.emit is None:
-        return EXIT_OK
-    if compilation.module is None:
-        raise UsageError(
-            f"--emit ir needs IR, which exists only after 'lower' (stopped after {args.stop_after})"
-        )
-    write_output(print_module(compilation.module, debuginfo=args.debuginfo), args.output)
+    if args.time_passes:
+        print(render_pass_times(compilation.pass_times), end="", file=sys.stderr)
+    if args.emit is not None:
+        if compilation.module is None:
+            stopped = args.stop_after
+            raise UsageError(f"--emit ir needs IR, which exists only after 'lower' ({stopped=})")
+        write_output(print_module(compilation.module, debuginfo=args.debuginfo), args.output)
+    if compilation.estimates and not args.quiet:
+        from murakkab.cost.report import render_summary
+
+        print(render_summary(compilation), end="", file=sys.stderr)
     return EXIT_OK
+
+
+def render_pass_times(times: list[tuple[str, float]]) -> str:
+    from murakkab.table import align
+
+    total = sum(seconds for _, seconds in times)
+    rows = [["pass", "ms"]] + [[name, f"{seconds * 1000:.1f}"] for name, seconds in times]
+    rows.append(["total", f"{total * 1000:.1f}"])
+    return "\n".join(align(rows, right=(1,))) + "\n"
 
 
 def cmd_opt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
@@ -246,7 +273,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--stop-after",
         default="estimate",
         metavar="STAGE",
-        help="parse, check, lower or estimate (default)",
+        help="parse, check, lower, a pass of the pipeline, or estimate (default)",
+    )
+    compile_.add_argument(
+        "-p",
+        "--pipeline",
+        default="default",
+        metavar="PIPELINE",
+        help="passes after lowering: a named pipeline (default, none) or 'a,b{opt=v}'",
+    )
+    compile_.add_argument(
+        "--verify-each", action="store_true", help="verify the IR after every pass"
+    )
+    compile_.add_argument(
+        "--time-passes", action="store_true", help="print each pass's time to stderr"
+    )
+    compile_.add_argument(
+        "-q", "--quiet", action="store_true", help="no summary of the predictions on stderr"
     )
     add_cost_options(compile_)
     compile_.add_argument(

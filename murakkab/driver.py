@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from murakkab.cost.annotate import annotate_module
+from murakkab.cost.annotate import annotate_module, resolve_tiers
 from murakkab.cost.context import cost_context
 from murakkab.cost.ops import CostContext
 from murakkab.cost.workflow import WorkflowEstimate
@@ -23,10 +23,13 @@ from murakkab.frontend.parse import decode_source, parse_cli_slo
 from murakkab.ir.core import Module
 from murakkab.ir.signatures import check_signatures
 from murakkab.ir.verifier import verify_module
+from murakkab.passes.base import PassContext
+from murakkab.passes.manager import parse_pipeline, run_pipeline
 from murakkab.slo import SloSpec
 from murakkab.source import SourceFile, Span
 
-STAGES = ("parse", "check", "lower", "estimate")
+FRONT_STAGES = ("parse", "check", "lower")
+STAGES = FRONT_STAGES + ("estimate",)  # passes of the pipeline run between lower and estimate
 
 IrObserver = Callable[[str, Module], None]
 
@@ -40,6 +43,14 @@ class CostOptions:
     assume: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class PipelineOptions:
+    """The passes between lowering and estimation: `-p`, `--verify-each`."""
+
+    spec: str = "default"
+    verify_each: bool = False
+
+
 @dataclass
 class Compilation:
     """What a compile produced so far; `sources` renders its diagnostics."""
@@ -51,6 +62,8 @@ class Compilation:
     module: Module | None = None
     estimates: dict[str, WorkflowEstimate] = field(default_factory=dict)
     context: CostContext | None = None
+    pass_context: PassContext | None = None
+    pass_times: list[tuple[str, float]] = field(default_factory=list)
     notes: tuple[str, ...] = ()
 
 
@@ -76,8 +89,10 @@ def compile_file(
     observe: IrObserver | None = None,
     compilation: Compilation | None = None,
     cost: CostOptions = CostOptions(),
+    pipeline: PipelineOptions = PipelineOptions(),
 ) -> Compilation:
-    """Run the stages up to `stop_after`; raises DiagnosticError on user errors.
+    """Run the stages up to `stop_after` (a front stage, a pass of the pipeline,
+    or estimate); raises DiagnosticError on user errors.
 
     Pass a `compilation` to keep the sources read so far when an error is raised.
     """
@@ -100,11 +115,27 @@ def compile_file(
         return result
     context = cost_context(cost.db, cost.cluster, cost.assume, result.sources)
     result.context = context
-    annotated = annotate_module(module, result.program.catalogue, context)
+    catalogue = result.program.catalogue
+    module, tier_notes = resolve_tiers(module, catalogue, context)
+    passes = parse_pipeline(pipeline.spec, flag="-p")
+    result.pass_context = PassContext(catalogue, context)
+    module = run_pipeline(
+        module,
+        passes,
+        result.pass_context,
+        pipeline.verify_each,
+        result.pass_times,
+        observe,
+        stop_after,
+    )
+    if stop_after in {p.name for p in passes}:
+        result.module, result.notes = module, tier_notes
+        return result
+    annotated = annotate_module(module, catalogue, context)
     result.module, result.estimates, result.notes = (
         annotated.module,
         annotated.estimates,
-        annotated.notes,
+        tier_notes + annotated.notes,
     )
     if observe is not None:
         observe("estimate", annotated.module)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import re
+import time
+from collections.abc import Callable
 from dataclasses import replace
 
-from murakkab.passes import REGISTRY
+from murakkab.passes import PIPELINES, REGISTRY
 from murakkab.passes.base import Pass, PassContext
 
 from murakkab.diagnostics import Diagnostic, DiagnosticError
@@ -23,7 +25,9 @@ _ITEM = re.compile(r"\s*([a-z][a-z0-9-]*)\s*(?:\{([^{}]*)\})?\s*(?:,|$)")
 
 
 def parse_pipeline(spec: str, flag: str = "-p") -> list[Pass]:
-    """Instantiate the passes of a pipeline spec; errors name the flag and column."""
+    """Instantiate the passes of a pipeline spec (or a named pipeline, see
+    PIPELINES); errors name the flag and column."""
+    spec = PIPELINES.get(spec.strip(), spec)
     passes: list[Pass] = []
     position = 0
     while position < len(spec.rstrip()):
@@ -91,11 +95,24 @@ def _fail(flag: str, column: int, message: str, *notes: str, hint: str | None = 
 
 
 def run_pipeline(
-    module: Module, passes: list[Pass], ctx: PassContext | None = None, verify_each: bool = False
+    module: Module,
+    passes: list[Pass],
+    ctx: PassContext | None = None,
+    verify_each: bool = False,
+    times: list[tuple[str, float]] | None = None,
+    observe: Callable[[str, Module], None] | None = None,
+    stop_after: str | None = None,
 ) -> Module:
+    """Run `passes` in order. Instruments: the verifier after each pass, a
+    (name, seconds) list for --time-passes, an observer for --print-ir-after;
+    `stop_after` ends the run after the pass of that name."""
     ctx = ctx if ctx is not None else PassContext()
+    for request in module.requests:  # what the module is compiled for, unless told
+        ctx.slos.setdefault(request.workflow, request.slo)
+        ctx.args.setdefault(request.workflow, request.args)
     done: list[str] = []
     for pass_ in passes:
+        started = time.perf_counter()
         try:
             module = pass_.apply(module, ctx)
         except DiagnosticError:
@@ -103,10 +120,16 @@ def run_pipeline(
         except Exception as error:
             after = ", ".join(done) or "nothing"
             raise RuntimeError(f"pass '{pass_.name}' failed (after: {after}): {error}") from error
+        if times is not None:
+            times.append((pass_.name, time.perf_counter() - started))
         done.append(pass_.name)
         if verify_each:
             problems = verify_module(module)
             if problems:
                 note = f"after pass '{pass_.name}' (pipeline so far: {', '.join(done)})"
                 raise DiagnosticError([replace(p, notes=p.notes + (note,)) for p in problems])
+        if observe is not None:
+            observe(pass_.name, module)
+        if pass_.name == stop_after:
+            break
     return module

@@ -34,7 +34,25 @@ class Annotated:
     notes: tuple[str, ...]
 
 
+def resolve_tiers(
+    module: Module, catalogue: Catalogue, ctx: CostContext
+) -> tuple[Module, tuple[str, ...]]:
+    """Requests with their tier bounds (`quality >= good`) made numbers, where a
+    profile population allows; notes say what each tier became."""
+    if not any(b.tier is not None for r in module.requests for b in r.slo.bounds):
+        return module, ()
+    estimates = {}
+    for workflow in module.workflows:
+        request = next((r for r in module.requests if r.workflow == workflow.name), None)
+        args = request.args if request else None
+        estimates[workflow.name] = estimate_workflow(workflow, catalogue, ctx, args)
+    notes: list[str] = []
+    requests = tuple(_resolve(r, module, estimates, catalogue, ctx, notes) for r in module.requests)
+    return module.replace(requests=requests), tuple(notes)
+
+
 def annotate_module(module: Module, catalogue: Catalogue, ctx: CostContext) -> Annotated:
+    module, notes = resolve_tiers(module, catalogue, ctx)
     estimates: dict[str, WorkflowEstimate] = {}
     workflows = []
     for workflow in module.workflows:
@@ -45,11 +63,7 @@ def annotate_module(module: Module, catalogue: Catalogue, ctx: CostContext) -> A
         results = {v.name for v in operand_values(workflow.result)}
         quality = {name: estimate.total.quality for name in results}
         workflows.append(map_ops(workflow, _annotator({e.name: e for e in estimate.ops}, quality)))
-    notes: list[str] = []
-    requests = tuple(_resolve(r, module, estimates, catalogue, ctx, notes) for r in module.requests)
-    return Annotated(
-        module.replace(workflows=tuple(workflows), requests=requests), estimates, tuple(notes)
-    )
+    return Annotated(module.replace(workflows=tuple(workflows)), estimates, notes)
 
 
 def _annotator(

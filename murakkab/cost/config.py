@@ -12,6 +12,7 @@ stated `Assumptions` that the user can override (`mkc estimate --assume`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, replace
 
 from murakkab.catalogue import Capability
@@ -84,13 +85,27 @@ def choose(op: Op, capability: Capability) -> OpConfig:
             knobs[knob.name] = value
         elif knob.default is not None:
             knobs[knob.name] = knob.default
+    load = op.attr("load")  # the operating point a physical LLM op was given
+    if isinstance(load, (int, float)) and not isinstance(load, bool):
+        knobs["load"] = float(load)
     device = _device(op, capability, knobs)
     impl = _implementation(op, capability, device)
     if device in ("cpu", "hosted"):
         units = 0 if device == "hosted" else int(number(knobs.get("cores"), 1))
     else:
-        units = int(number(knobs.get("tp"), 1))
+        units = _gpu_count(op.device) or int(number(knobs.get("tp"), 1))
     return OpConfig(impl, knobs, device, units)
+
+
+def device_text(device: str, units: int) -> str:
+    """The IR's `@device` for a configuration: `cpu`, `hosted`, `gpu:a100x4`."""
+    return device if device in ("cpu", "hosted") else f"gpu:{device}x{units}"
+
+
+def _gpu_count(device: str | None) -> int | None:
+    """4 for a physical `gpu:a100x4`; None for a pin without a count."""
+    match = re.fullmatch(r"gpu:[a-z0-9]+x(\d+)", device or "")
+    return int(match.group(1)) if match else None
 
 
 def number(value: Literal | None, default: float) -> float:
@@ -118,8 +133,10 @@ def _device(op: Op, capability: Capability, knobs: dict[str, Literal]) -> str:
             return "hosted"
         if model in CPU_MODELS:
             return "cpu"
+    if pinned == "hosted":
+        return "hosted"
     if pinned is not None and pinned.startswith("gpu"):
-        _, _, gpu_type = pinned.partition(":")
+        gpu_type = re.sub(r"x\d+$", "", pinned.partition(":")[2])
         return gpu_type or str(knobs.get("gpu", DEFAULT_GPU))
     if pinned == "cpu" or "gpu" not in capability.hardware:
         return "cpu"

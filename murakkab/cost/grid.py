@@ -36,14 +36,16 @@ def _all(workflow: Workflow) -> Iterator[Workflow]:
             picked.setdefault(op_name, {})[attr] = value
         fixed = map_ops(workflow, _fixer(picked))
         for dropped in itertools.product((False, True), repeat=len(optional)):
-            yield _drop(fixed, {n for n, d in zip(optional, dropped) if d})
+            yield drop_ops(fixed, {n for n, d in zip(optional, dropped) if d})
 
 
 def _fixer(picked: dict[str, dict[str, Literal]]) -> Callable[[Op], Op]:
     return lambda op: op.with_attrs(**picked.get(op.result.name, {}))
 
 
-def _drop(workflow: Workflow, names: set[str]) -> Workflow:
+def drop_ops(workflow: Workflow, names: set[str]) -> Workflow:
+    """`workflow` without the top-level ops `names` (optional tasks), and without
+    them in the list operands that read them."""
     if not names:
         return workflow
 

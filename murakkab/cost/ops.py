@@ -52,7 +52,10 @@ def llm_prediction(
     profile = ctx.profiles.get(key)
     if not isinstance(profile, ModelProfile):
         return Prediction.zero("unbound", f"no model profile {key}")
-    point, provenance = operating_point(profile, ctx.assume.load)
+    load = config.knobs.get("load", ctx.assume.load)  # a physical op's chosen operating point
+    point, provenance = operating_point(
+        profile, load if isinstance(load, (str, float, int)) else "low"
+    )
     latency = point.ttft_s + tokens * point.tpot_s
     notes: list[str] = [f"{profile.key} at {point.load_tps:g} tok/s"]
     if config.device == "hosted":

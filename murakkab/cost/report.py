@@ -130,3 +130,30 @@ def _slo_checks(estimate: WorkflowEstimate, request: Request) -> list[str]:
 
 def _holds(value: float, op: str, limit: float) -> bool:
     return {"<": value < limit, "<=": value <= limit, ">": value > limit, ">=": value >= limit}[op]
+
+
+def render_summary(compilation: Any) -> str:
+    """The one-screen summary `mkc compile` ends with: per request, the predicted
+    latency, cost, energy and quality against each SLO bound."""
+    module = compilation.module
+    lines = []
+    plans = {}
+    if compilation.pass_context is not None:
+        plans = {
+            d["workflow"]: d
+            for d in compilation.pass_context.decisions
+            if d.get("pass") == "model-substitution" and d.get("kind") == "plan"
+        }
+    for name, estimate in compilation.estimates.items():
+        total = estimate.total
+        quality = "unknown" if total.quality is None else f"{total.quality:.1%}"
+        plan = plans.get(name)
+        how = f"{plan['status']} for {plan['objective']}" if plan else "as written"
+        lines.append(
+            f"{name} ({how}): latency {total.latency_s:.3g} s, cost {total.cost_usd:.3g} usd,"
+            f" energy {total.energy_j:.3g} J, quality {quality}"
+        )
+        request = next((r for r in module.requests if r.workflow == name), None)
+        if request is not None:
+            lines.extend("  " + line for line in _slo_checks(estimate, request))
+    return "\n".join(lines) + ("\n" if lines else "")

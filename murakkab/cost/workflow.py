@@ -45,6 +45,9 @@ class OpEstimate:
     copies: float  # how many times it runs per request (parallel agents x rounds)
     start_s: float
     finish_s: float
+    inputs: Size = field(default_factory=dict, compare=False)  # sizes it reads
+    output: Size = field(default_factory=dict, compare=False)  # sizes it makes
+    tokens: float = 0.0  # LLM output tokens per call it was predicted with
 
 
 @dataclass(frozen=True)
@@ -171,27 +174,24 @@ class _Walker:
         knobs = config.knobs if config is not None else {}
         output = output_size(op.name, knobs, inputs_size, self.ctx.assume, self.tokens_of(op))
         self.sizes[op.result.name] = output
-        prediction = self.predict(op, config, inputs_size, output)
+        tokens = self.tokens_of(op)
+        prediction = predict_op(op, config, inputs_size, output, tokens, self.catalogue, self.ctx)
         finish = start + prediction.latency_s
         self.finish[op.result.name] = finish
         self.estimates.append(
-            OpEstimate(op.result.name, op.name, config, prediction, copies, start, finish)
+            OpEstimate(
+                op.result.name,
+                op.name,
+                config,
+                prediction,
+                copies,
+                start,
+                finish,
+                inputs_size,
+                output,
+                tokens,
+            )
         )
-
-    def predict(self, op: Op, config: OpConfig | None, inputs: Size, output: Size) -> Prediction:
-        capability = self.catalogue.lookup(op.name)
-        if config is None or capability is None:
-            return Prediction.zero("unbound", f"{op.name} is not bound to an executor yet")
-        if capability.kind == "tool":
-            unit = config.impl.unit if config.impl is not None else "call"
-            work = tool_work(unit, inputs, output)
-            return tool_prediction(op.name, config, work, self.ctx)
-        model = str(config.knobs.get("model", ""))
-        prompt = prompt_tokens(inputs, self.ctx.assume)
-        single = llm_prediction(config, model, self.tokens_of(op), self.ctx, prompt)
-        if capability.kind == "llm":
-            return single
-        return _composition(op.name, config, single)
 
     def flow(self, op: Op, start: float, copies: float) -> None:
         """A region: N side-by-side copies, or R rounds in sequence."""
@@ -227,6 +227,30 @@ class _Walker:
             path.append(node)
             node = self.after[node]
         return tuple(reversed(path))
+
+
+def predict_op(
+    op: Op,
+    config: OpConfig | None,
+    inputs: Size,
+    output: Size,
+    tokens: float,
+    catalogue: Catalogue,
+    ctx: CostContext,
+) -> Prediction:
+    """One copy of one op on `config`, reading `inputs` and making `output`."""
+    capability = catalogue.lookup(op.name)
+    if config is None or capability is None:
+        return Prediction.zero("unbound", f"{op.name} is not bound to an executor yet")
+    if capability.kind == "tool":
+        unit = config.impl.unit if config.impl is not None else "call"
+        return tool_prediction(op.name, config, tool_work(unit, inputs, output), ctx)
+    model = str(config.knobs.get("model", ""))
+    prompt = prompt_tokens(inputs, ctx.assume)
+    single = llm_prediction(config, model, tokens, ctx, prompt)
+    if capability.kind == "llm":
+        return single
+    return _composition(op.name, config, single)
 
 
 def _reads(op: Op) -> list[str]:

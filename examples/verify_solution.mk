@@ -8,7 +8,7 @@ workflow verify_solution(lecture: video, problem: text) -> text {
     "Check whether the code a student shows in a video solves a programming problem."
     task student = video_qa("What Python code is written on the screen? Reproduce it exactly.", [lecture])
     task reference = code_gen_debate(problem)
-    task verdict: text = "Compare the student's code with the reference solution and say whether the student is right, and why."(problem, student, reference)
+    task verdict: text = "Compare the student's code with the reference solution and say whether the student is right, and why."(problem, [student, reference])
     return verdict
 }
 

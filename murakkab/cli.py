@@ -166,7 +166,16 @@ def cmd_opt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
     problems = verify_module(module) or check_signatures(module, stdlib_catalogue())
     if problems:
         raise DiagnosticError(problems)
-    module = run_pipeline(module, pipeline, verify_each=args.verify_each)
+    context = None
+    if pipeline:
+        from murakkab.cost.annotate import resolve_tiers
+        from murakkab.cost.context import cost_context
+        from murakkab.passes.base import PassContext
+
+        cost = cost_context(args.db, args.cluster, args.assume, sources)
+        module, _ = resolve_tiers(module, stdlib_catalogue(), cost)
+        context = PassContext(stdlib_catalogue(), cost)
+    module = run_pipeline(module, pipeline, context, verify_each=args.verify_each)
     write_output(print_module(module, debuginfo=args.debuginfo), args.output)
     return EXIT_OK
 
@@ -315,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-p", "--pipeline", metavar="PIPELINE", help="comma-separated passes, e.g. 'a,b{opt=1}'"
     )
     opt.add_argument("--verify-each", action="store_true", help="run the verifier after every pass")
+    add_cost_options(opt)
     opt.add_argument("--debuginfo", action="store_true", help="print source locations in the IR")
     opt.add_argument("-o", "--output", metavar="OUT", help="write the IR here instead of stdout")
 

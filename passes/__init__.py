@@ -12,6 +12,9 @@ REGISTRY: dict[str, str] = {
     "dead-task-elimination": "murakkab.passes.dead_task_elimination:DeadTaskEliminationPass",
     "common-subexpression-elimination": "murakkab.passes.common_subexpression_elimination:CommonSubexpressionEliminationPass",  # noqa: E501
     "parallelism": "murakkab.passes.parallelism:ParallelismPass",
+    "operator-fusion": "murakkab.passes.operator_fusion:OperatorFusionPass",
+    "batching": "murakkab.passes.batching:BatchingPass",
+    "frame-sampling": "murakkab.passes.frame_sampling:FrameSamplingPass",
 }
 
 # Named pipelines for `-p NAME`. The default runs everything registered, in

@@ -36,7 +36,8 @@ class ModelSubstitutionPass:
 
     name: ClassVar[str] = "model-substitution"
     objective: str = ""  # cost|energy|latency|quality; default: the request's, else cost
-    timeout_ms: int = 10_000
+    timeout_ms: int = 10_000  # per Z3 call
+    max_exact: int = 16  # exact searches of part configurations; past it, "heuristic"
 
     def apply(self, module: Module, ctx: PassContext) -> Module:
         if self.objective and self.objective not in OBJECTIVES:
@@ -64,7 +65,7 @@ class ModelSubstitutionPass:
         everything = cost.profiles.all("workflow")  # type: ignore[attr-defined]
         profiles = [p for p in everything if isinstance(p, WorkflowProfile)]
         space = build_space(workflow, ctx.catalogue, cost, ctx.args.get(workflow.name), profiles)
-        result = solve(space, slo, objective, self.timeout_ms)
+        result = solve(space, slo, objective, self.timeout_ms, self.max_exact)
         if isinstance(result, Conflict):
             raise DiagnosticError([_conflict(workflow, slo, result)])
         _explain(ctx, workflow, space, result, slo, objective)
@@ -124,9 +125,7 @@ def _explain(
         slack={format_bound(b): _slack(metrics.get(b.metric), b.value) for b in slo.bounds},
         configuration={p: dict(space.parts[p][k].config) for p, k in solution.picks.items()},
         rejected_configurations=[
-            {"part": p, "configuration": dict(space.parts[p][k].config), "why": why}
-            for p in space.parts
-            for k, why in solution.skipped
+            {"configuration": label, "why": why} for label, why in solution.skipped
         ],
     )
     for op in space.order:
@@ -172,14 +171,15 @@ def _conflict(workflow: Workflow, slo: SloSpec, conflict: Conflict) -> Diagnosti
     notes = []
     for bound in bounds:
         reached = conflict.best.get(bound.metric)
-        others = " and ".join(format_bound(b) for b in bounds if b is not bound) or "no other bound"
+        others = " and ".join(format_bound(b) for b in bounds if b is not bound)
+        within = f" with {others}" if others else ""
         if reached is None:
-            notes.append(f"{bound.metric}: no plan at all meets {others}")
+            notes.append(f"{bound.metric}: no plan at all{within}")
             continue
         best = "lowest" if bound.metric != "quality" else "highest"
         op = ">=" if bound.metric == "quality" else "<="
         notes.append(
-            f"the {best} {bound.metric} any plan with {others} reaches is {reached:.4g}:"
+            f"the {best} {bound.metric} any plan{within} reaches is {reached:.4g}:"
             f" relax {bound.metric} to {op} {reached:.4g}"
         )
     span = bounds[0].span if bounds else workflow.span

@@ -46,7 +46,7 @@ def test_compile_emits_ir_to_a_file(tmp_path: Path) -> None:
         ["compile", "examples/video_qa.mk", "--emit", "ir", "-o", str(target)]
     )
     assert status == 0, err
-    assert out == "" and target.read_text().startswith("level logical\n")
+    assert out == "" and target.read_text().startswith("level physical\n")
 
 
 def test_compile_slo_flag_overrides_the_file() -> None:
@@ -61,7 +61,7 @@ def test_stop_after_and_print_ir_after() -> None:
     status, out, err = run_mkc(["compile", "examples/video_qa.mk", "--stop-after", "check"])
     assert (status, out) == (0, "")
     status, _, err = run_mkc(["compile", "examples/video_qa.mk", "--print-ir-after", "lower"])
-    assert status == 0 and "// IR after lower" in err and "level logical" in err
+    assert status == 0 and "# IR after lower" in err and "level logical" in err
 
 
 @pytest.mark.parametrize(
@@ -163,3 +163,24 @@ def test_compile_takes_cost_options_and_stops_before_estimating() -> None:
     cluster = "examples/clusters/cloud_a100_h100.toml"
     status, out, _ = run_mkc(args + ["--assume", "video_s=600", "--cluster", cluster])
     assert status == 0 and "est_latency" in out
+
+
+def test_print_ir_after_all_dumps_every_stage_and_each_dump_round_trips(tmp_path: Path) -> None:
+    status, _, err = run_mkc(["compile", "examples/video_qa.mk", "--print-ir-after", "all", "-q"])
+    assert status == 0
+    dumps = [d for d in err.split("# IR after ") if d.strip()]
+    stages = [d.split("\n", 1)[0] for d in dumps]
+    assert stages[0] == "lower" and "model-substitution" in stages and stages[-1] == "estimate"
+    for stage, dump in zip(stages, dumps):
+        path = tmp_path / f"{stage}.mkir"
+        path.write_text(dump.split("\n", 1)[1])
+        status, out, err2 = run_mkc(["opt", str(path)])
+        assert status == 0, err2
+        assert out == path.read_text(), f"the IR after {stage} does not round-trip"
+
+
+def test_time_passes_and_the_summary() -> None:
+    status, _, err = run_mkc(["compile", "examples/video_qa.mk", "--time-passes"])
+    assert status == 0
+    assert "model-substitution" in err and "total" in err
+    assert "video_qa (optimal for energy)" in err and "slo: latency < 30s: met" in err

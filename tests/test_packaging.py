@@ -1,7 +1,7 @@
 """The wheel installs into a bare virtual environment and `mkc` works from outside the repo.
 
 Slow (a wheel build, a venv and a download of lark from PyPI): run with `pytest -m slow`,
-skip with `pytest -m "not slow"`. Only lark is installed: it is the one third-party package
+skip with `pytest -m "not slow"`. Only lark and z3-solver are installed: the third-party packages
 `murakkab` imports (the other declared dependencies serve later passes and backends).
 """
 
@@ -48,7 +48,7 @@ def mkc(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(sys.executable, "-m", "venv", venv, cwd=venv.parent)
     pip = venv / "bin" / "pip"
     run(pip, "install", "--quiet", "--no-deps", wheel, cwd=venv.parent)
-    run(pip, "install", "--quiet", "lark>=1.2,<2", cwd=venv.parent)
+    run(pip, "install", "--quiet", "lark>=1.2,<2", "z3-solver>=4.12", cwd=venv.parent)
     return venv / "bin" / "mkc"
 
 

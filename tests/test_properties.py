@@ -92,7 +92,7 @@ def check_and_compile(workdir: Path, data: bytes) -> None:
     # A real file, never os.devnull: `-o` replaces its target atomically.
     output = workdir / "fuzz.out.mkir"
     assert_handled(["check", str(path)])
-    assert_handled(["compile", str(path), "--emit", "ir", "-o", str(output)])
+    assert_handled(["compile", str(path), "-p", "none", "--emit", "ir", "-o", str(output)])
 
 
 # ---- mutations ---------------------------------------------------------------------------
@@ -183,7 +183,7 @@ slo_text = st.one_of(
 @example(slos=["(" * 500])
 def test_slo_flags_are_handled(workdir: Path, slos: list[str]) -> None:
     video_qa = str(workdir / "video_qa.mk")
-    assert_handled(["compile", video_qa, *(f"--slo={slo}" for slo in slos)])
+    assert_handled(["compile", video_qa, "-p", "none", *(f"--slo={slo}" for slo in slos)])
 
 
 def test_slo_flag_with_undecodable_bytes_is_handled(workdir: Path) -> None:

@@ -64,13 +64,13 @@ def encode(space: Space, slo: SloSpec, timeout_ms: int) -> Encoding:
         flags = [z3.Bool(f"op[{name}]={i}") for i in range(len(candidates))]
         ops[name] = flags
         _one_per_configuration(opt, space, name, candidates, flags, parts)
-        latency = z3.Sum(
-            [z3.If(f, real(c.latency * c.multiplier), 0) for f, c in zip(flags, candidates)]
-        )
         end = z3.Real(f"finish[{name}]")
-        opt.add(end >= latency)
-        for dep in space.deps[name]:
-            opt.add(end >= finish[dep] + latency)
+        # Per candidate, not through one If-sum: Z3 propagates these much faster.
+        for flag, candidate in zip(flags, candidates):
+            latency = real(candidate.latency * candidate.multiplier)
+            opt.add(z3.Implies(flag, end >= latency))
+            for dep in space.deps[name]:
+                opt.add(z3.Implies(flag, end >= finish[dep] + latency))
         finish[name] = end
         cost_terms += [z3.If(f, real(c.cost * c.copies), 0) for f, c in zip(flags, candidates)]
         energy_terms += [z3.If(f, real(c.energy * c.copies), 0) for f, c in zip(flags, candidates)]

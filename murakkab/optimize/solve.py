@@ -1,25 +1,28 @@
 """Solving the joint choice with Z3.
 
-With one profiled part (the reference workflows), the choice of its
-configuration (model, frames, STT; debaters, rounds) is enumerated and, for
-each configuration the SLO's quality bound allows, Z3 optimises the resources
-of every op together against the end-to-end latency, cost and energy; a
-configuration whose lower bound cannot beat the best plan found is skipped.
-With several parts (a workflow that inlines several reference workflows) one
-Z3 problem covers everything. Either way the result is exact; a time-out
-falls back to the best greedy plan and says so. No plan: the SLO bounds in
-conflict (the unsat core) and what each metric can reach under the others.
+The configurations of the profiled parts (model, frames, STT; debaters,
+rounds) are enumerated, best lower bound first; for each combination the SLO
+could still allow and that could still beat the best plan found, Z3 optimises
+the resources of every op together against the end-to-end latency, cost and
+energy (Optimize, lexicographic: the objective, then latency, cost, energy).
+The result is exact under the cost model; past a budget of exact searches
+(`max_exact` combinations that survive the bounds), the combinations left get
+their greedy plan only and the result is marked "heuristic". When no
+plan exists, the SLO bounds in conflict are a minimal unsatisfiable subset
+(found by dropping bounds one at a time and re-solving), each with the value
+its metric can reach while the others hold.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, replace
 
 import z3
 
 from murakkab.optimize.encode import Encoding, decode, encode, objectives
-from murakkab.optimize.evaluate import Metrics, evaluate, meets, rank
+from murakkab.optimize.evaluate import Metrics, evaluate, meets, quality_of, rank
 from murakkab.optimize.space import Candidate, Space
 from murakkab.slo import SloBound, SloSpec
 
@@ -29,8 +32,8 @@ class Solution:
     picks: dict[str, int]
     choices: dict[str, Candidate]
     metrics: Metrics
-    status: str  # "optimal" (proved by Z3) or "heuristic" (the solver timed out)
-    skipped: tuple[tuple[int, str], ...] = ()  # configurations not searched, and why
+    status: str  # "optimal" (proved by Z3) or "heuristic" (a solver call timed out)
+    skipped: tuple[tuple[str, str], ...] = ()  # (configuration, why it was not searched)
 
 
 @dataclass(frozen=True)
@@ -42,154 +45,181 @@ class Conflict:
     best: dict[str, float | None]
 
 
+MAX_EXACT = 16  # combinations searched exactly before the rest get greedy plans
+
+
 def solve(
-    space: Space, slo: SloSpec, objective: str, timeout_ms: int = 10_000
+    space: Space,
+    slo: SloSpec,
+    objective: str,
+    timeout_ms: int = 10_000,
+    max_exact: int = MAX_EXACT,
 ) -> Solution | Conflict:
-    if len(space.parts) == 1:
-        solution = _per_configuration(space, slo, objective, timeout_ms)
-        return solution if solution is not None else _conflict(space, slo, timeout_ms)
-    encoding = encode(space, slo, timeout_ms)
-    result = _optimise(encoding, objective)
-    if result == z3.sat:
-        picks, choices = decode(encoding, encoding.optimize.model(), space)
-        return Solution(picks, choices, evaluate(space, picks, choices), "optimal")
-    if result == z3.unsat:
-        return _conflict(space, slo, timeout_ms)
-    fallback = greedy(space, slo, objective)
-    return fallback if fallback is not None else _conflict(space, slo, timeout_ms)
+    solution = search(space, slo, objective, timeout_ms, max_exact)
+    return solution if solution is not None else _conflict(space, slo, timeout_ms, max_exact)
 
 
-def _optimise(encoding: Encoding, objective: str, fixed_quality: bool = False) -> z3.CheckSatResult:
-    for direction, term in objectives(encoding, objective):
-        if fixed_quality and direction == "max":
-            continue  # one configuration: quality is a constant, nothing to optimise
-        (encoding.optimize.maximize if direction == "max" else encoding.optimize.minimize)(term)
-    return encoding.optimize.check(*[guard for guard, _ in encoding.guards.values()])
-
-
-def _per_configuration(
-    space: Space, slo: SloSpec, objective: str, timeout_ms: int
+def search(
+    space: Space, slo: SloSpec, objective: str, timeout_ms: int, max_exact: int = MAX_EXACT
 ) -> Solution | None:
-    ((part, choices),) = space.parts.items()
+    names = sorted(space.parts)
+    combos = [
+        dict(zip(names, ks))
+        for ks in itertools.product(*(range(len(space.parts[n])) for n in names))
+    ]
+    bounds = {id(picks): _lower_bound(space, picks, objective) for picks in combos}
+    combos.sort(key=lambda picks: (bounds[id(picks)], tuple(picks.values())))
     best: Solution | None = None
-    skipped: list[tuple[int, str]] = []
-    order = sorted(range(len(choices)), key=lambda k: (_lower_bound(space, k, objective), k))
-    for k in order:
-        quality = choices[k].quality
-        bound = slo.bound("quality")
-        if bound is not None and bound.value is not None and quality is not None:
-            if not meets(Metrics(0.0, 0.0, 0.0, quality), SloSpec((bound,))):
-                skipped.append((k, f"quality {quality:.3f} misses {bound.op} {bound.value:g}"))
-                continue
+    skipped: list[tuple[str, str]] = []
+    heuristic = False
+    exact = 0
+    for picks in combos:
+        why = _ruled_out(space, picks, slo)
         if (
-            best is not None
-            and _lower_bound(space, k, objective) > rank(best.metrics, objective)[0]
+            why is None
+            and best is not None
+            and bounds[id(picks)] > rank(best.metrics, objective)[0]
         ):
-            skipped.append((k, "cannot beat the best plan found (lower bound)"))
+            why = "cannot beat the best plan found (lower bound)"
+        if why is not None:
+            skipped.append((_label(space, picks), why))
             continue
-        sub = _restrict(space, part, k)
-        encoding = encode(sub, slo, timeout_ms)
-        result = _optimise(encoding, objective, fixed_quality=True)
-        if result == z3.unknown:
-            fallback = greedy(sub, slo, objective)
-            if fallback is None:
-                continue
-            found = replace(fallback, picks={part: k})
-        elif result == z3.sat:
-            _, picked = decode(encoding, encoding.optimize.model(), sub)
-            chosen = {op: space_candidate(space, op, c, k) for op, c in picked.items()}
-            found = Solution({part: k}, chosen, evaluate(space, {part: k}, chosen), "optimal")
+        if exact < max_exact:
+            exact += 1
+            found = _solve_combination(space, picks, slo, objective, timeout_ms)
         else:
-            skipped.append((k, "no resources meet the SLO"))
+            # Past the budget (a count, so results do not depend on the machine's
+            # speed): the greedy plan stands in for an exact search here.
+            heuristic = True
+            found = greedy(space, picks, slo, objective)
+            skipped.append((_label(space, picks), "search budget spent: greedy plan only"))
+        if found is None:
+            skipped.append((_label(space, picks), "no resources meet the SLO"))
             continue
+        heuristic |= found.status != "optimal"
         if best is None or rank(found.metrics, objective) < rank(best.metrics, objective):
             best = found
     if best is None:
         return None
-    status = "optimal" if best.status == "optimal" else "heuristic"
-    return replace(best, status=status, skipped=tuple(sorted(skipped)))
+    return replace(best, status="heuristic" if heuristic else "optimal", skipped=tuple(skipped))
 
 
-def space_candidate(space: Space, op: str, candidate: Candidate, k: int) -> Candidate:
-    """The candidate of the full space that a restricted one stands for."""
-    return replace(candidate, k=k)
+def _solve_combination(
+    space: Space, picks: dict[str, int], slo: SloSpec, objective: str, timeout_ms: int
+) -> Solution | None:
+    sub = _restrict(space, picks)
+    encoding = encode(sub, slo, timeout_ms)
+    result = _optimise(encoding, objective)
+    if result == z3.sat:
+        _, chosen = decode(encoding, encoding.optimize.model(), sub)
+        choices = {
+            op: replace(c, k=picks.get(space.part_of.get(op, ""), 0)) for op, c in chosen.items()
+        }
+        return Solution(picks, choices, evaluate(space, picks, choices), "optimal")
+    if result == z3.unsat:
+        return None
+    fallback = greedy(space, picks, slo, objective)
+    return None if fallback is None else replace(fallback, status="heuristic")
 
 
-def _restrict(space: Space, part: str, k: int) -> Space:
-    """The space with the part's configuration fixed to `k` (renumbered 0)."""
+def _optimise(encoding: Encoding, objective: str) -> z3.CheckSatResult:
+    for direction, term in objectives(encoding, objective):
+        if direction == "max":
+            continue  # with the configurations fixed, quality is a constant
+        encoding.optimize.minimize(term)
+    return encoding.optimize.check(*[guard for guard, _ in encoding.guards.values()])
+
+
+def _restrict(space: Space, picks: dict[str, int]) -> Space:
+    """The space with every part's configuration fixed (each renumbered 0)."""
     candidates = {
-        op: [replace(c, k=0) for c in cs if space.part_of.get(op) != part or c.k == k]
+        op: [replace(c, k=0) for c in cs if _mine(space, op, c, picks)]
         for op, cs in space.candidates.items()
     }
+    parts = {name: [space.parts[name][k]] for name, k in picks.items()}
     return Space(
-        space.workflow,
-        {part: [space.parts[part][k]]},
-        space.part_of,
-        candidates,
-        space.deps,
-        space.sinks,
-        space.order,
+        space.workflow, parts, space.part_of, candidates, space.deps, space.sinks, space.order
     )
 
 
-def _lower_bound(space: Space, k: int, objective: str) -> float:
-    """No plan with configuration `k` does better than this on the objective."""
+def _mine(space: Space, op: str, candidate: Candidate, picks: dict[str, int]) -> bool:
+    part = space.part_of.get(op)
+    return part is None or candidate.k == picks[part]
+
+
+def _ruled_out(space: Space, picks: dict[str, int], slo: SloSpec) -> str | None:
+    """Why no plan with these configurations can meet the SLO, if bounds show it."""
+    optimistic = Metrics(
+        _lower_bound(space, picks, "latency"),
+        _lower_bound(space, picks, "cost"),
+        _lower_bound(space, picks, "energy"),
+        quality_of(space, picks),
+    )
+    for bound in slo.bounds:
+        value = optimistic.get(bound.metric)
+        if (
+            bound.value is not None
+            and value is not None
+            and not meets(optimistic, SloSpec((bound,)))
+        ):
+            return f"{bound.metric} at best {value:.4g} misses {bound.op} {bound.value:g}"
+    return None
+
+
+def _lower_bound(space: Space, picks: dict[str, int], objective: str) -> float:
+    """No plan with these configurations does better than this on the objective."""
     mine = {
-        op: [c for c in space.candidates.get(op, []) if space.part_of.get(op) is None or c.k == k]
+        op: [c for c in space.candidates.get(op, []) if _mine(space, op, c, picks)]
         for op in space.order
     }
     if any(not cs for cs in mine.values()):
-        return float("inf")
+        return math.inf
     if objective == "quality":
-        (choices,) = space.parts.values()
-        return -(choices[k].quality or 0.0)
+        quality = quality_of(space, picks)
+        return -(quality if quality is not None else 0.0)
     if objective == "latency":
         finish: dict[str, float] = {}
         for op in space.order:
             start = max((finish[d] for d in space.deps[op]), default=0.0)
             finish[op] = start + min(c.latency * c.multiplier for c in mine[op])
         return max((finish[s] for s in space.sinks), default=0.0)
-    field = "cost" if objective == "cost" else "energy"
-    return sum(min(getattr(c, field) * c.copies for c in cs) for cs in mine.values())
+    return sum(min(getattr(c, objective) * c.copies for c in cs) for cs in mine.values())
 
 
-def _conflict(space: Space, slo: SloSpec, timeout_ms: int) -> Conflict:
-    encoding = encode(space, slo, timeout_ms)
-    guards = [guard for guard, _ in encoding.guards.values()]
-    if encoding.optimize.check(*guards) != z3.unsat:
-        return Conflict(tuple(b for _, b in encoding.guards.values()), {})
-    core = {str(g) for g in encoding.optimize.unsat_core()}
-    bounds = tuple(b for guard, b in encoding.guards.values() if str(guard) in core)
+def _label(space: Space, picks: dict[str, int]) -> str:
+    parts = [
+        f"{name or space.workflow.name}: "
+        + ",".join(f"{k}={v}" for k, v in space.parts[name][k].config)
+        for name, k in sorted(picks.items())
+    ]
+    return "; ".join(parts) or space.workflow.name
+
+
+def _conflict(space: Space, slo: SloSpec, timeout_ms: int, max_exact: int) -> Conflict:
+    """A minimal set of bounds no plan meets together, and what each can reach."""
+    core = [b for b in slo.bounds if b.value is not None]
+    for bound in list(core):
+        rest = [b for b in core if b is not bound]
+        if search(space, SloSpec(tuple(rest)), "cost", timeout_ms, max_exact) is None:
+            core = rest
     best: dict[str, float | None] = {}
-    for bound in bounds:
-        others = SloSpec(tuple(b for b in bounds if b is not bound))
-        reached = solve(space, others, bound.metric, timeout_ms)
-        best[bound.metric] = (
-            reached.metrics.get(bound.metric) if isinstance(reached, Solution) else None
-        )
-    return Conflict(bounds, best)
+    for bound in core:
+        others = SloSpec(tuple(b for b in core if b is not bound))
+        reached = search(space, others, bound.metric, timeout_ms, max_exact)
+        best[bound.metric] = reached.metrics.get(bound.metric) if reached is not None else None
+    return Conflict(tuple(core), best)
 
 
-def greedy(space: Space, slo: SloSpec, objective: str) -> Solution | None:
-    """A fast feasible plan: per configuration of the parts, each op's best
-    candidate for the objective; the best of those that meet the SLO."""
-    best: Solution | None = None
-    names = sorted(space.parts)
-    for ks in itertools.product(*(range(len(space.parts[n])) for n in names)):
-        picks = dict(zip(names, ks))
-        choices = {}
-        for op in space.order:
-            part = space.part_of.get(op)
-            mine = [c for c in space.candidates.get(op, []) if part is None or c.k == picks[part]]
-            if not mine:
-                break
-            choices[op] = min(mine, key=lambda c: _local(c, objective))
-        else:
-            metrics = evaluate(space, picks, choices)
-            better = best is None or rank(metrics, objective) < rank(best.metrics, objective)
-            if meets(metrics, slo) and better:
-                best = Solution(picks, choices, metrics, "heuristic")
-    return best
+def greedy(space: Space, picks: dict[str, int], slo: SloSpec, objective: str) -> Solution | None:
+    """Each op's best candidate for the objective, for fixed configurations."""
+    choices = {}
+    for op in space.order:
+        mine = [c for c in space.candidates.get(op, []) if _mine(space, op, c, picks)]
+        if not mine:
+            return None
+        choices[op] = min(mine, key=lambda c: _local(c, objective))
+    metrics = evaluate(space, picks, choices)
+    return Solution(picks, choices, metrics, "heuristic") if meets(metrics, slo) else None
 
 
 def _local(c: Candidate, objective: str) -> tuple[float, ...]:

@@ -337,9 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
         "mkc fmt --check examples/*.mk",
     )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
-    from murakkab.commands import cluster, estimate, profiles
+    from murakkab.commands import cluster, estimate, explain, profiles
 
     estimate.register(commands, _command)
+    explain.register(commands, _command)
     profiles.register(commands, _command)
     cluster.register(commands, _command)
     fmt.add_argument(

@@ -17,7 +17,7 @@ from murakkab.cost.grid import drop_ops
 from murakkab.diagnostics import Diagnostic, DiagnosticError
 from murakkab.ir.core import Level, Literal, Module, Op, Workflow
 from murakkab.ir.rewrite import map_ops
-from murakkab.optimize.evaluate import evaluate, meets
+from murakkab.optimize.evaluate import evaluate, meets, rank
 from murakkab.optimize.shapes import assignments
 from murakkab.optimize.solve import Conflict, Solution, solve
 from murakkab.optimize.space import Space, build_space
@@ -131,11 +131,17 @@ def _explain(
     for op in space.order:
         chosen = solution.choices[op]
         others = []
+        best = rank(metrics, objective)
         for candidate in space.candidates.get(op, []):
-            if candidate is chosen or candidate.k != chosen.k:
+            if candidate.label == chosen.label or candidate.k != chosen.k:
                 continue
             trial = evaluate(space, solution.picks, {**solution.choices, op: candidate})
-            why = "violates the SLO" if not meets(trial, slo) else f"worse {objective}"
+            if not meets(trial, slo):
+                why = "violates the SLO"
+            elif rank(trial, objective)[0] > best[0]:
+                why = f"worse {objective}"
+            else:
+                why = f"same {objective}, worse on latency, cost or energy"
             others.append({"candidate": candidate.label, "predicted": _metrics(trial), "why": why})
         ctx.decide(
             "model-substitution",

@@ -1,0 +1,106 @@
+"""The joint optimizer is exact: on the reference workflows, against the A100 + H100
+cluster and the shipped profiles, it finds what brute-force enumeration finds, for every
+quality tier and latency tier under each objective; and the choice shows in the IR and in
+`mkc explain`."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from murakkab.catalogue import stdlib_catalogue
+from murakkab.cost.context import cost_context
+from murakkab.cost.grid import configurations
+from murakkab.cost.workflow import estimate_workflow
+from murakkab.optimize.brute import brute_force
+from murakkab.optimize.evaluate import rank
+from murakkab.optimize.solve import Conflict, Solution, solve
+from murakkab.optimize.space import Space, build_space
+from murakkab.profiles.schema import WorkflowProfile
+from murakkab.profiles.tiers import latency_tiers, quality_tiers
+from murakkab.slo import SloBound, SloSpec
+from tests.goldens import EXAMPLES, run_mkc
+from tests.helpers import lower_text
+
+CLUSTER = "examples/clusters/cloud_a100_h100.toml"
+TIERS = ("best", "good", "fair", "basic")
+REFERENCE = {"video_qa": "video_qa", "code_gen_debate": "code_gen"}
+
+
+@functools.cache
+def _space(example: str) -> tuple[Space, dict[str, float], dict[str, float]]:
+    module = lower_text((EXAMPLES / f"{example}.mk").read_text(), f"examples/{example}.mk")
+    workflow, request = module.workflows[0], module.requests[0]
+    ctx = cost_context(None, CLUSTER, (), {})
+    profiles = [p for p in ctx.profiles.all("workflow") if isinstance(p, WorkflowProfile)]
+    space = build_space(workflow, stdlib_catalogue(), ctx, request.args, profiles)
+    mine = [p for p in profiles if p.workflow == REFERENCE[example]]
+    quality = {t: v for t in TIERS if (v := quality_tiers(mine).get(t)) is not None}
+    latencies = [
+        estimate_workflow(w, stdlib_catalogue(), ctx, request.args).total.latency_s
+        for w in configurations(workflow)
+    ]
+    latency = {t: v for t in TIERS if (v := latency_tiers(latencies).get(t)) is not None}
+    return space, quality, latency
+
+
+SCENARIOS = [
+    (example, metric, tier, objective)
+    for example in REFERENCE
+    for metric in ("quality", "latency")
+    for tier in TIERS
+    for objective in ("cost", "energy")
+]
+
+
+@pytest.mark.parametrize(("example", "metric", "tier", "objective"), SCENARIOS)
+def test_joint_optimizer_matches_brute_force(
+    example: str, metric: str, tier: str, objective: str
+) -> None:
+    space, quality, latency = _space(example)
+    value = (quality if metric == "quality" else latency)[tier]
+    op = ">=" if metric == "quality" else "<="
+    slo = SloSpec((SloBound(metric, op, value),))
+    found = solve(space, slo, objective)
+    expected = brute_force(space, slo, objective)
+    if expected is None:
+        assert isinstance(found, Conflict)
+        return
+    assert isinstance(found, Solution) and found.status == "optimal"
+    for got, want in zip(rank(found.metrics, objective), rank(expected.metrics, objective)):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def test_the_choice_shows_in_the_ir_and_in_explain() -> None:
+    args = ["examples/video_qa.mk", "--cluster", CLUSTER, "--slo", "quality >= best, minimize cost"]
+    space, quality, _ = _space("video_qa")
+    solution = solve(space, SloSpec((SloBound("quality", ">=", quality["best"]),)), "cost")
+    assert isinstance(solution, Solution)
+    answer = solution.choices["answer"].config
+    assert answer is not None
+    status, ir, err = run_mkc(["compile", *args, "--emit", "ir", "-q"])
+    assert status == 0, err
+    assert f'model = "{answer.knobs["model"]}"' in ir and "level physical" in ir
+    status, explained, err = run_mkc(["explain", *args])
+    assert status == 0, err
+    assert "optimal plan for cost" in explained and f"model={answer.knobs['model']}" in explained
+    assert "rejected" in explained and "not video_qa:" in explained
+
+
+def test_an_infeasible_slo_names_the_bounds_and_the_nearest_feasible_values() -> None:
+    status, _, err = run_mkc(
+        [
+            "compile",
+            "examples/video_qa.mk",
+            "--cluster",
+            CLUSTER,
+            "--slo",
+            "quality >= best",
+            "--slo",
+            "latency < 1 s",
+        ]
+    )
+    assert status == 1
+    assert "error[MK0505]" in err and "latency < 1s" in err
+    assert "relax latency to <=" in err

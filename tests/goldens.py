@@ -25,6 +25,8 @@ GOLDEN = ROOT / "tests" / "golden"
 DIAGNOSTICS = GOLDEN / "diagnostics"
 IR = GOLDEN / "ir"
 PASSES = GOLDEN / "passes"
+EXPLAIN = GOLDEN / "explain"
+EXPLAIN_ARGS = ["--cluster", "examples/clusters/cloud_a100_h100.toml"]
 EXAMPLES = ROOT / "examples"
 
 
@@ -77,6 +79,14 @@ def example_ir(name: str) -> str:
     return out
 
 
+def example_explain(name: str) -> str:
+    """`mkc explain` of an example on the reference cluster: the format is a product."""
+    status, out, err = run_mkc(["explain", f"examples/{name}.mk", *EXPLAIN_ARGS])
+    if status != 0:
+        raise AssertionError(f"mkc explain examples/{name}.mk fails:\n{err}")
+    return out
+
+
 def examples() -> list[str]:
     return sorted(p.stem for p in EXAMPLES.glob("*.mk"))
 
@@ -93,6 +103,9 @@ def regenerate() -> None:
         if status != 0:
             raise AssertionError(f"pass golden {path.name} does not run:\n{err}")
         expected_path(path).write_text(out, encoding="utf-8")
+    EXPLAIN.mkdir(exist_ok=True)
+    for name in examples():
+        (EXPLAIN / f"{name}.txt").write_text(example_explain(name), encoding="utf-8")
     counts = (
         f"{len(diagnostic_inputs())} diagnostics, {len(examples())} IR, {len(pass_inputs)} pass"
     )

@@ -14,6 +14,7 @@ from murakkab.cost.ops import CostContext, operating_point
 from murakkab.cost.workflow import estimate_workflow
 from murakkab.hardware import DeviceKind
 from murakkab.ir.core import Domain, Workflow
+from murakkab.ir.rewrite import map_ops
 from murakkab.profiles.schema import CurvePoint, ModelProfile, Profile, ToolProfile, WorkflowProfile
 from tests.goldens import EXAMPLES
 from tests.helpers import lower_text
@@ -339,3 +340,18 @@ def test_cpu_models_use_their_cpu_profile() -> None:
     assert answer.latency_s == pytest.approx(0.15 + 300 * 0.02)
     # One core (llm.generate has no cores knob) at 10 W busy.
     assert answer.energy_j == pytest.approx(10 * answer.latency_s)
+
+
+def test_fanned_out_ops_divide_latency_not_cost() -> None:
+    plain = estimate(VIDEO)
+    workflow = lower_text(VIDEO).workflows[0]
+    fanned = map_ops(
+        workflow, lambda op: op.with_attrs(fanout=4) if op.name == "video.frame_extract" else op
+    )
+    ctx = CostContext(PROFILES, FakeHardware(), Assumptions())
+    result = estimate_workflow(fanned, stdlib_catalogue(), ctx, args=("q", ("a.mp4",)))
+    before = {e.name: e.prediction for e in plain.ops}["frames"]
+    after = {e.name: e.prediction for e in result.ops}["frames"]
+    # 6 scenes, 4 copies: a quarter of the time, the same cost and energy.
+    assert after.latency_s == pytest.approx(before.latency_s / 4)
+    assert (after.cost_usd, after.energy_j) == (before.cost_usd, before.energy_j)

@@ -9,11 +9,14 @@ import pytest
 
 from tests.goldens import (
     DIAGNOSTICS,
+    EXPLAIN,
+    EXPLAIN_ARGS,
     IR,
     ROOT,
     command_for,
     diagnostic_inputs,
     diagnostic_record,
+    example_explain,
     example_ir,
     examples,
     expected_path,
@@ -87,3 +90,12 @@ def test_every_code_has_a_golden() -> None:
         p.stem.split("-")[0] for p in DIAGNOSTICS.iterdir() if not p.name.endswith(".expected")
     }
     assert codes_in_source - goldens == set(), "error codes without a diagnostics golden"
+
+
+@pytest.mark.parametrize("name", examples())
+def test_explain_matches_golden(name: str) -> None:
+    golden = EXPLAIN / f"{name}.txt"
+    assert golden.exists(), f"missing golden {golden}; run: {REGENERATE}"
+    assert example_explain(name) == golden.read_text(encoding="utf-8"), (
+        f"reproduce: mkc explain examples/{name}.mk {' '.join(EXPLAIN_ARGS)}"
+    )

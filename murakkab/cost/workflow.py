@@ -14,7 +14,7 @@ unknown when none has.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from murakkab.catalogue import Catalogue
 from murakkab.cost.config import (
@@ -175,7 +175,11 @@ class _Walker:
         output = output_size(op.name, knobs, inputs_size, self.ctx.assume, self.tokens_of(op))
         self.sizes[op.result.name] = output
         tokens = self.tokens_of(op)
-        prediction = predict_op(op, config, inputs_size, output, tokens, self.catalogue, self.ctx)
+        prediction = _fanned_out(
+            op,
+            predict_op(op, config, inputs_size, output, tokens, self.catalogue, self.ctx),
+            inputs_size,
+        )
         finish = start + prediction.latency_s
         self.finish[op.result.name] = finish
         self.estimates.append(
@@ -251,6 +255,23 @@ def predict_op(
     if capability.kind == "llm":
         return single
     return _composition(op.name, config, single)
+
+
+def _fanned_out(op: Op, prediction: Prediction, inputs: Size) -> Prediction:
+    """An op the parallelism pass fanned out over its list items runs `fanout`
+    copies side by side: latency divides by the copies that have work; cost and
+    energy stay (the same core-seconds, spread over more cores)."""
+    fanout = op.attr("fanout")
+    if not isinstance(fanout, int) or isinstance(fanout, bool) or fanout < 2:
+        return prediction
+    copies = min(float(fanout), inputs.get("items", 0.0))
+    if copies <= 1:
+        return prediction
+    return replace(
+        prediction,
+        latency_s=prediction.latency_s / copies,
+        notes=prediction.notes + (f"fanned out {copies:g} ways",),
+    )
 
 
 def _reads(op: Op) -> list[str]:

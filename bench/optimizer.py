@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from murakkab.catalogue import Catalogue, stdlib_catalogue  # noqa: E402
-from murakkab.cost.context import cost_context  # noqa: E402
+from murakkab.cost.context import ProfileIndex, cost_context  # noqa: E402
 from murakkab.cost.grid import configurations  # noqa: E402
 from murakkab.cost.ops import CostContext  # noqa: E402
 from murakkab.cost.workflow import estimate_workflow  # noqa: E402
@@ -816,6 +816,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     ctx = cost_context(None, str(CLUSTER), (), {})
+    assert isinstance(ctx.profiles, ProfileIndex)
     profiles = [p for p in ctx.profiles.all("workflow") if isinstance(p, WorkflowProfile)]
     env = Env(stdlib_catalogue(), ctx, profiles)
 

@@ -64,7 +64,8 @@ class BatchingPass:
     """
 
     name: ClassVar[str] = NAME
-    max_batch: int = 8
+    # vLLM schedules up to 256 sequences per step by default (max_num_seqs).
+    max_batch: int = 256
 
     def apply(self, module: Module, ctx: PassContext) -> Module:
         return module.replace(workflows=tuple(self._workflow(w, ctx) for w in module.workflows))

@@ -181,7 +181,7 @@ def _latency_slo(seconds: float) -> dict[str, SloSpec]:
 
 def test_without_an_slo_the_load_is_kept_and_batch_and_shared_are_set() -> None:
     ctx = PassContext()
-    out = BatchingPass().apply(_batch(), ctx)
+    out = BatchingPass(max_batch=8).apply(_batch(), ctx)
     ops = _ops(out)
     assert ops["a"].attr("load") == 556.0 and ops["a"].attr("batch") == 8
     assert ops["e"].attr("shared") is True and ops["a"].attr("shared") is True

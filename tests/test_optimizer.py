@@ -104,3 +104,67 @@ def test_an_infeasible_slo_names_the_bounds_and_the_nearest_feasible_values() ->
     assert status == 1
     assert "error[MK0505]" in err and "latency < 1s" in err
     assert "relax latency to <=" in err
+
+
+def _tiny_space() -> Space:
+    """Two ops in a chain, two candidates each, one part with two configurations."""
+    from murakkab.ir.core import Value, Workflow
+    from murakkab.ir.types import TEXT
+    from murakkab.optimize.space import Candidate, Choice
+
+    def cand(k: int, latency: float, cost: float) -> Candidate:
+        return Candidate(k, None, latency, cost, cost * 100, 1.0, 1.0, "prior")
+
+    space = Space(
+        Workflow("w", (), TEXT, (), Value("b", TEXT)),
+        {
+            "": [
+                Choice((("model", "small"),), 0.5, "workflow/x/model=small"),
+                Choice((("model", "big"),), 0.9, "workflow/x/model=big"),
+            ]
+        },
+        {"a": "", "b": ""},
+    )
+    space.order = ["a", "b"]
+    space.deps = {"a": [], "b": ["a"]}
+    space.sinks = ["b"]
+    space.candidates = {
+        "a": [cand(0, 1.0, 1.0), cand(0, 3.0, 0.5), cand(1, 2.0, 2.0), cand(1, 4.0, 1.0)],
+        "b": [cand(0, 1.0, 1.0), cand(1, 5.0, 3.0), cand(1, 2.0, 6.0)],
+    }
+    return space
+
+
+def test_encode_and_decode_without_running_the_pass() -> None:
+    import z3
+
+    from murakkab.optimize.encode import decode, encode
+
+    space = _tiny_space()
+    slo = SloSpec((SloBound("quality", ">=", 0.8), SloBound("latency", "<=", 6.0)))
+    encoding = encode(space, slo, 1000)
+    encoding.optimize.minimize(encoding.cost)
+    guards = [guard for guard, _ in encoding.guards.values()]
+    assert encoding.optimize.check(*guards) == z3.sat
+    picks, choices = decode(encoding, encoding.optimize.model(), space)
+    # Quality 0.8 needs the big configuration; a 6 s budget rules out 4 + 5 and 2 + 5.
+    assert picks == {"": 1}
+    assert (choices["a"].latency, choices["b"].latency) == (4.0, 2.0)
+    assert "(declare-fun |part[]=1| () Bool)" in encoding.smt2()
+
+
+def test_an_unsatisfiable_encoding_yields_its_conflicting_bounds() -> None:
+    import z3
+
+    from murakkab.optimize.encode import encode
+
+    slo = SloSpec((SloBound("quality", ">=", 0.8), SloBound("latency", "<=", 2.5)))
+    encoding = encode(_tiny_space(), slo, 1000)
+    guards = [guard for guard, _ in encoding.guards.values()]
+    assert encoding.optimize.check(*guards) == z3.unsat
+    core = {str(g) for g in encoding.optimize.unsat_core()}
+    assert core == {"slo[quality]", "slo[latency]"}
+    found = solve(_tiny_space(), slo, "cost")
+    assert isinstance(found, Conflict)
+    assert {b.metric for b in found.bounds} == {"quality", "latency"}
+    assert found.best["latency"] == pytest.approx(4.0)  # the fastest big plan: 2 + 2

@@ -1,7 +1,8 @@
 """The compiler driver: named stages from `.mk` text to IR.
 
-Stages run in order and can be stopped after (`--stop-after`); later issues
-append optimisation passes, placement and emission to `STAGES`.
+Stages run in order and can be stopped after (`--stop-after`): parse, check,
+lower, then the passes of the pipeline (`-p`, default: `passes.PIPELINES`),
+then estimate. Placement and emission arrive with issue #5.
 """
 
 from __future__ import annotations

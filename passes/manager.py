@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import NoReturn
 
 from murakkab.passes import PIPELINES, REGISTRY
 from murakkab.passes.base import Pass, PassContext
@@ -72,7 +73,10 @@ def _instantiate(match: re.Match[str], flag: str) -> Pass:
                 match.start(2),
                 f"option '{key.strip()}' of '{name}' takes {fields[attr].type}",
             )
-    return cls(**options)
+    try:
+        return cls(**options)  # a pass may reject option values in __post_init__
+    except ValueError as error:
+        _fail(flag, match.start(), f"pass '{name}': {error}")
 
 
 def _convert(raw: str, annotation: object) -> object:
@@ -89,7 +93,7 @@ def _convert(raw: str, annotation: object) -> object:
     return raw
 
 
-def _fail(flag: str, column: int, message: str, *notes: str, hint: str | None = None) -> None:
+def _fail(flag: str, column: int, message: str, *notes: str, hint: str | None = None) -> NoReturn:
     span = Span.point(flag, 1, column + 1)
     raise DiagnosticError([Diagnostic.error("MK0501", span, message, *notes, hint=hint)])
 

@@ -22,7 +22,7 @@ from murakkab.optimize.shapes import assignments
 from murakkab.optimize.solve import Conflict, Solution, solve
 from murakkab.optimize.space import Space, build_space
 from murakkab.profiles.schema import WorkflowProfile
-from murakkab.slo import SloSpec, format_bound
+from murakkab.slo import SloBound, SloSpec, format_bound
 
 OBJECTIVES = ("cost", "energy", "latency", "quality")
 
@@ -39,9 +39,11 @@ class ModelSubstitutionPass:
     timeout_ms: int = 10_000  # per Z3 call
     max_exact: int = 16  # exact searches of part configurations; past it, "heuristic"
 
-    def apply(self, module: Module, ctx: PassContext) -> Module:
+    def __post_init__(self) -> None:
         if self.objective and self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
+
+    def apply(self, module: Module, ctx: PassContext) -> Module:
         workflows = tuple(self._workflow(w, ctx) for w in module.workflows)
         return module.replace(workflows=workflows, level=Level.PHYSICAL)
 
@@ -122,7 +124,7 @@ def _explain(
         objective=objective,
         status=solution.status,
         predicted=_metrics(metrics),
-        slack={format_bound(b): _slack(metrics.get(b.metric), b.value) for b in slo.bounds},
+        slack={format_bound(b): _slack(metrics.get(b.metric), b) for b in slo.bounds},
         configuration={p: dict(space.parts[p][k].config) for p, k in solution.picks.items()},
         rejected_configurations=[
             {"configuration": label, "why": why} for label, why in solution.skipped
@@ -165,10 +167,11 @@ def _metrics(metrics: Any) -> dict[str, float | None]:
     }
 
 
-def _slack(value: float | None, limit: float | None) -> float | None:
-    if value is None or limit is None:
+def _slack(value: float | None, bound: SloBound) -> float | None:
+    """How far inside its bound the plan is; negative when it misses it."""
+    if value is None or bound.value is None:
         return None
-    return abs(limit - value)
+    return value - bound.value if bound.metric == "quality" else bound.value - value
 
 
 def _conflict(workflow: Workflow, slo: SloSpec, conflict: Conflict) -> Diagnostic:

@@ -6,8 +6,8 @@ exactly when that configuration is chosen. Reals: each op's finish time
 (at least each dependency's finish plus its latency x rounds), the workflow
 latency (at least every sink's finish), total cost and energy (sums over
 copies) and quality (linear in the configuration for one part; the sum of
-logarithms for several). SLO bounds are guarded by named Booleans so an
-unsatisfiable request yields the bounds in conflict (the unsat core).
+logarithms for several). SLO bounds are guarded by named Booleans (assumptions), so an
+unsatisfiable encoding can name the bounds in conflict through its unsat core.
 """
 
 from __future__ import annotations

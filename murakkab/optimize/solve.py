@@ -32,7 +32,7 @@ class Solution:
     picks: dict[str, int]
     choices: dict[str, Candidate]
     metrics: Metrics
-    status: str  # "optimal" (proved by Z3) or "heuristic" (a solver call timed out)
+    status: str  # "optimal" (proved by Z3) or "heuristic" (budget spent or a Z3 time-out)
     skipped: tuple[tuple[str, str], ...] = ()  # (configuration, why it was not searched)
 
 
@@ -92,6 +92,9 @@ def search(
             # speed): the greedy plan stands in for an exact search here.
             heuristic = True
             found = greedy(space, picks, slo, objective)
+            if found is None:
+                skipped.append((_label(space, picks), "search budget spent; no greedy plan"))
+                continue
             skipped.append((_label(space, picks), "search budget spent: greedy plan only"))
         if found is None:
             skipped.append((_label(space, picks), "no resources meet the SLO"))

@@ -129,11 +129,11 @@ def _guard_slo(encoding: Encoding, slo: SloSpec) -> None:
         term = _term(encoding, bound.metric)
         if term is None:
             continue
-        limit = (
-            math.log(bound.value)
-            if bound.metric == "quality" and encoding.log_quality
-            else bound.value
-        )
+        limit = bound.value
+        if bound.metric == "quality" and encoding.log_quality:
+            # A product of qualities compared in logarithms: allow the rounding
+            # of the logarithms, as the exact evaluator allows 1e-9.
+            limit = math.log(bound.value) - 1e-9
         constraint = {
             "<": term < real(limit),
             "<=": term <= real(limit),

@@ -121,8 +121,29 @@ def _solve_combination(
         return Solution(picks, choices, evaluate(space, picks, choices), "optimal")
     if result == z3.unsat:
         return None
+    # Optimize ran out of time: any plan Z3 can find that meets the SLO, else greedy.
+    feasible = _feasible(sub, slo, timeout_ms)
+    if feasible is not None:
+        _, chosen = feasible
+        choices = {
+            op: replace(c, k=picks.get(space.part_of.get(op, ""), 0)) for op, c in chosen.items()
+        }
+        return Solution(picks, choices, evaluate(space, picks, choices), "heuristic")
     fallback = greedy(space, picks, slo, objective)
     return None if fallback is None else replace(fallback, status="heuristic")
+
+
+def _feasible(
+    space: Space, slo: SloSpec, timeout_ms: int
+) -> tuple[dict[str, int], dict[str, Candidate]] | None:
+    """A plan that meets the SLO, from a plain satisfiability check (no optimum)."""
+    encoding = encode(space, slo, timeout_ms)
+    solver = z3.Solver()
+    solver.set("timeout", timeout_ms)
+    solver.add(encoding.optimize.assertions())
+    if solver.check(*[guard for guard, _ in encoding.guards.values()]) != z3.sat:
+        return None
+    return decode(encoding, solver.model(), space)
 
 
 def _optimise(encoding: Encoding, objective: str) -> z3.CheckSatResult:
@@ -214,15 +235,20 @@ def _conflict(space: Space, slo: SloSpec, timeout_ms: int, max_exact: int) -> Co
 
 
 def greedy(space: Space, picks: dict[str, int], slo: SloSpec, objective: str) -> Solution | None:
-    """Each op's best candidate for the objective, for fixed configurations."""
-    choices = {}
-    for op in space.order:
-        mine = [c for c in space.candidates.get(op, []) if _mine(space, op, c, picks)]
-        if not mine:
-            return None
-        choices[op] = min(mine, key=lambda c: _local(c, objective))
-    metrics = evaluate(space, picks, choices)
-    return Solution(picks, choices, metrics, "heuristic") if meets(metrics, slo) else None
+    """For fixed configurations: each op's best candidate for the objective; if
+    that misses the SLO, each op's fastest candidate (which meets a latency bound
+    whenever any plan does)."""
+    for target in (objective, "latency"):
+        choices = {}
+        for op in space.order:
+            mine = [c for c in space.candidates.get(op, []) if _mine(space, op, c, picks)]
+            if not mine:
+                return None
+            choices[op] = min(mine, key=lambda c: _local(c, target))
+        metrics = evaluate(space, picks, choices)
+        if meets(metrics, slo):
+            return Solution(picks, choices, metrics, "heuristic")
+    return None
 
 
 def _local(c: Candidate, objective: str) -> tuple[float, ...]:

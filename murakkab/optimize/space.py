@@ -83,10 +83,6 @@ class Space:
     sinks: list[str] = field(default_factory=list)  # ops whose end is the workflow's end
     order: list[str] = field(default_factory=list)  # non-flow ops, in a dependency order
 
-    def choices(self, op: str) -> list[Choice]:
-        part = self.part_of.get(op)
-        return self.parts[part] if part is not None else [Choice((), None, None)]
-
 
 def build_space(
     workflow: Workflow,

@@ -22,10 +22,18 @@ def register(commands: Any, command: Any) -> None:
         "mkc estimate examples/video_qa.mk",
         "mkc estimate examples/video_qa.mk --cluster examples/clusters/cloud_a100_h100.toml",
         "mkc estimate examples/video_qa.mk --assume video_s=300 --assume load=saturation --json",
+        "mkc estimate examples/video_qa.mk -p default   # the plan mkc compile chooses",
     )
     parser.add_argument("file", metavar="FILE", help="a .mk job file")
     parser.add_argument("--slo", action="append", default=[], metavar="SLO", help="as for compile")
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.add_argument(
+        "-p",
+        "--pipeline",
+        default="none",
+        metavar="PIPELINE",
+        help="passes to run first: none (default: the job as written) or default (as compiled)",
+    )
     add_cost_options(parser)
 
 
@@ -33,13 +41,14 @@ def run_estimate(args: argparse.Namespace, sources: dict[str, SourceFile]) -> in
     from murakkab.cli import report
     from murakkab.cost.report import estimate_json, render_estimate
     from murakkab.cost.workflow import estimate_workflow
-    from murakkab.driver import Compilation, CostOptions, compile_file
+    from murakkab.driver import Compilation, CostOptions, PipelineOptions, compile_file
     from murakkab.ir.core import Request, Workflow
 
     compilation = Compilation(sources=sources)
     cost = CostOptions(args.db, args.cluster, tuple(args.assume))
     try:
-        compile_file(Path(args.file), "estimate", args.slo, None, compilation, cost)
+        pipeline = PipelineOptions(args.pipeline)
+        compile_file(Path(args.file), "estimate", args.slo, None, compilation, cost, pipeline)
     finally:
         report(compilation.warnings, sources)
     module, context, program = compilation.module, compilation.context, compilation.program

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ class Span:
 
 
 UNKNOWN_SPAN = Span("<unknown>", 1, 1, 1, 2)
+
+
+def token_span(file: str, token: Any) -> Span:
+    """The span of a lark token (anything with line/column/end_line/end_column)."""
+    line, column = token.line or 1, token.column or 1
+    end_column = token.end_column or column + len(token)
+    return Span(file, line, column, token.end_line or line, end_column)
 
 
 def display_name(path: Path) -> str:

@@ -130,10 +130,10 @@ def _explain(
             {"configuration": label, "why": why} for label, why in solution.skipped
         ],
     )
+    best = rank(metrics, objective)
     for op in space.order:
         chosen = solution.choices[op]
         others = []
-        best = rank(metrics, objective)
         for candidate in space.candidates.get(op, []):
             if candidate.label == chosen.label or candidate.k != chosen.k:
                 continue

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from murakkab.source import Span
+
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "0": "\0"}
 _QUOTE = {v: "\\" + k for k, v in _ESCAPES.items()}
+
+
+ESCAPE_HINT = r"valid escapes are \n \t \r \" \\ \0 and \uXXXX"
 
 
 class StringEscapeError(ValueError):
@@ -12,6 +17,11 @@ class StringEscapeError(ValueError):
         self.sequence = sequence
         self.offset = offset
         self.length = len(sequence)
+
+    def span(self, literal: Span) -> Span:
+        """Where the bad escape is, inside the literal (which starts with its quote)."""
+        column = literal.column + 1 + self.offset
+        return Span(literal.file, literal.line, column, literal.line, column + self.length)
 
 
 def unescape(body: str) -> str:

@@ -10,8 +10,8 @@ from lark.tree import Meta
 
 from murakkab.diagnostics import DiagnosticBag
 from murakkab.frontend import ast
-from murakkab.frontend.strings import StringEscapeError, quote, unescape
-from murakkab.source import UNKNOWN_SPAN, Span
+from murakkab.frontend.strings import ESCAPE_HINT, StringEscapeError, quote, unescape
+from murakkab.source import UNKNOWN_SPAN, Span, token_span
 
 # Larger numbers lose integer precision as floats and print unreadably.
 MAX_NUMBER = 10**15
@@ -34,22 +34,17 @@ class AstBuilder(Transformer[Token, Any]):
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def tspan(self, token: Token) -> Span:
-        line, column = token.line or 1, token.column or 1
-        end_line = token.end_line or line
-        end_column = token.end_column or column + len(token)
-        return Span(self.file, line, column, end_line, end_column)
+        return token_span(self.file, token)
 
     def _string(self, token: Token) -> str:
         try:
             return unescape(str(token)[1:-1])
         except StringEscapeError as exc:
-            start = self.tspan(token)
-            column = start.column + 1 + exc.offset
             self.diagnostics.error(
                 "MK0103",
-                Span(self.file, start.line, column, start.line, column + exc.length),
+                exc.span(self.tspan(token)),
                 f"invalid escape sequence in string: {exc.sequence}",
-                hint=r"valid escapes are \n \t \r \" \\ \0 and \uXXXX",
+                hint=ESCAPE_HINT,
             )
             return str(token)[1:-1]
 

@@ -20,7 +20,7 @@ from lark.tree import Meta
 
 from murakkab import slo
 from murakkab.diagnostics import Diagnostic, DiagnosticError
-from murakkab.frontend.strings import StringEscapeError, unescape
+from murakkab.frontend.strings import ESCAPE_HINT, StringEscapeError, unescape
 from murakkab.grammar import grammar_text
 from murakkab.ir.core import (
     AttrValue,
@@ -39,7 +39,7 @@ from murakkab.ir.core import (
     walk_ops,
 )
 from murakkab.ir.types import ListType, PrimType, RecordType, Type, join, literal_type, prim
-from murakkab.source import SourceFile, Span
+from murakkab.source import SourceFile, Span, token_span
 
 # Above the `.mk` limit (64), so a module lowered from any valid job re-parses,
 # and low enough that lark's recursive Transformer stays within Python's stack.
@@ -115,8 +115,7 @@ class IrBuilder(Transformer[Token, Any]):
         return Span(self.file, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def tspan(self, token: Token) -> Span:
-        line, column = token.line or 1, token.column or 1
-        return Span(self.file, line, column, token.end_line or line, token.end_column or column)
+        return token_span(self.file, token)
 
     def _unique(self, pairs: list[tuple[Token, Any]], what: str) -> tuple[tuple[str, Any], ...]:
         """Named things in text order; a name given twice is an error, not a silent overwrite."""
@@ -267,11 +266,8 @@ class IrBuilder(Transformer[Token, Any]):
         try:
             return unescape(str(token)[1:-1])
         except StringEscapeError as exc:
-            start = self.tspan(token)
-            column = start.column + 1 + exc.offset
-            span = Span(self.file, start.line, column, start.line, column + exc.length)
-            hint = r"valid escapes are \n \t \r \" \\ \0 and \uXXXX"
-            _fail("MK0401", span, f"invalid escape sequence in string: {exc.sequence}", hint)
+            message = f"invalid escape sequence in string: {exc.sequence}"
+            _fail("MK0401", exc.span(self.tspan(token)), message, ESCAPE_HINT)
 
     # ---- requests ---------------------------------------------------------------------
 

@@ -118,6 +118,7 @@ def compile_file(
     result.context = context
     catalogue = result.program.catalogue
     module, tier_notes = resolve_tiers(module, catalogue, context)
+    result.sources["-p"] = SourceFile.of("-p", pipeline.spec)  # for -p diagnostics
     passes = parse_pipeline(pipeline.spec, flag="-p")
     result.pass_context = PassContext(catalogue, context)
     module = run_pipeline(

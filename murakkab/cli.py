@@ -119,7 +119,7 @@ def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
 
     compilation = Compilation(sources=sources)
     cost = CostOptions(args.db, args.cluster, tuple(args.assume))
-    pipeline = PipelineOptions(args.pipeline, args.verify_each)
+    pipeline = PipelineOptions(args.pipeline, args.verify_each, args.dump_smt)
     try:
         compile_file(
             Path(args.file), args.stop_after, args.slo, observe, compilation, cost, pipeline
@@ -295,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--verify-each", action="store_true", help="verify the IR after every pass"
     )
     compile_.add_argument(
+        "--dump-smt",
+        metavar="FILE",
+        help="write the placement pass's Z3 problem to FILE as SMT-LIB 2",
+    )
+    compile_.add_argument(
         "--time-passes", action="store_true", help="print each pass's time to stderr"
     )
     compile_.add_argument(
@@ -337,11 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
         "mkc fmt --check examples/*.mk",
     )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
-    from murakkab.commands import cluster, estimate, explain, profiles
+    from murakkab.commands import cluster, estimate, explain, profiles, run
 
     estimate.register(commands, _command)
     explain.register(commands, _command)
     profiles.register(commands, _command)
+    run.register(commands, _command)
     cluster.register(commands, _command)
     fmt.add_argument(
         "--check", action="store_true", help="change nothing; show a diff and exit 1 if unformatted"

@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import functools
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -73,7 +74,10 @@ def this_machine() -> Cluster:
 
 
 def cluster_or_this_machine(path: str | None) -> Cluster:
-    """The cluster a command plans for: the spec at `path`, else this machine."""
+    """The cluster a command plans for: the spec at `path` (`--cluster`), else the
+    spec named by MKC_CLUSTER, else this machine as discovered."""
+    if path is None:
+        path = os.environ.get("MKC_CLUSTER") or None
     return this_machine() if path is None else load_cluster(path)
 
 

@@ -50,6 +50,7 @@ class PipelineOptions:
 
     spec: str = "default"
     verify_each: bool = False
+    dump_smt: str | None = None  # where the placement pass writes its SMT-LIB problem
 
 
 @dataclass
@@ -120,7 +121,7 @@ def compile_file(
     module, tier_notes = resolve_tiers(module, catalogue, context)
     result.sources["-p"] = SourceFile.of("-p", pipeline.spec)  # for -p diagnostics
     passes = parse_pipeline(pipeline.spec, flag="-p")
-    result.pass_context = PassContext(catalogue, context)
+    result.pass_context = PassContext(catalogue, context, dump_smt=pipeline.dump_smt)
     module = run_pipeline(
         module,
         passes,

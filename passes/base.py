@@ -40,6 +40,7 @@ class PassContext:
     slos: dict[str, SloSpec] = field(default_factory=dict)
     args: dict[str, tuple[Literal, ...]] = field(default_factory=dict)
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    dump_smt: str | None = None  # `--dump-smt FILE`: placement writes its SMT-LIB problem there
 
     def decide(self, pass_name: str, **record: Any) -> None:
         self.decisions.append({"pass": pass_name, **record})

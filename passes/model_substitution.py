@@ -14,6 +14,7 @@ from murakkab.passes.base import PassContext
 
 from murakkab.cost.config import device_text, flow_count
 from murakkab.cost.grid import drop_ops
+from murakkab.cost.ops import CostContext
 from murakkab.diagnostics import Diagnostic, DiagnosticError
 from murakkab.ir.core import Level, Literal, Module, Op, Workflow
 from murakkab.ir.rewrite import map_ops
@@ -67,11 +68,55 @@ class ModelSubstitutionPass:
         everything = cost.profiles.all("workflow")  # type: ignore[attr-defined]
         profiles = [p for p in everything if isinstance(p, WorkflowProfile)]
         space = build_space(workflow, ctx.catalogue, cost, ctx.args.get(workflow.name), profiles)
+        stranded = _stranded(space, workflow, cost)
+        if stranded:
+            raise DiagnosticError(stranded)
         result = solve(space, slo, objective, self.timeout_ms, self.max_exact)
         if isinstance(result, Conflict):
             raise DiagnosticError([_conflict(workflow, slo, result)])
         _explain(ctx, workflow, space, result, slo, objective)
         return _rewrite(workflow, space, result)
+
+
+def _stranded(space: Space, workflow: Workflow, cost: CostContext) -> list[Diagnostic]:
+    """MK0506 for every op with no way to run on the cluster (no profiled
+    configuration on its devices), rather than a bare "no configuration"."""
+    ops = {op.result.name: op for op in workflow.walk()}
+    hardware = cost.hardware
+    where = getattr(hardware, "name", "the cluster")
+    summary = _cluster_summary(hardware)
+    out = []
+    for name in space.order:
+        found = space.candidates.get(name, [])
+        if any(c.config is not None for c in found) or (found and ops[name].attr("optional")):
+            continue
+        if not found and ops[name].attr("optional") is True:
+            continue
+        op = ops[name]
+        models = op.attr("model")
+        wanted = ", ".join(str(v) for v in getattr(models, "values", (models,))) if models else ""
+        out.append(
+            Diagnostic.error(
+                "MK0506",
+                op.span,
+                f"task '{name}' ({op.name}) cannot run on cluster '{where}' ({summary})",
+                (f"none of its models ({wanted})" if wanted else "none of its implementations")
+                + " has a profile on the devices this cluster holds",
+                hint="plan for a cluster that has them (--cluster FILE or MKC_CLUSTER,"
+                " e.g. examples/clusters/cloud_a100_h100.toml), or allow a model that runs"
+                " on CPU or hosted",
+            )
+        )
+    return out
+
+
+def _cluster_summary(hardware: object) -> str:
+    cores = getattr(hardware, "total_cores", None)
+    gpus = getattr(hardware, "gpu_count", None)
+    if cores is None or gpus is None:
+        return "unknown shape"
+    count = gpus()
+    return f"{cores} CPU cores, " + (f"{count} GPU(s)" if count else "no GPU")
 
 
 def _rewrite(workflow: Workflow, space: Space, solution: Solution) -> Workflow:

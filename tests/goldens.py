@@ -27,6 +27,7 @@ IR = GOLDEN / "ir"
 PASSES = GOLDEN / "passes"
 EXPLAIN = GOLDEN / "explain"
 EXPLAIN_ARGS = ["--cluster", "examples/clusters/cloud_a100_h100.toml"]
+CLUSTER = ROOT / "examples" / "clusters" / "cloud_a100_h100.toml"  # what tests plan for
 EXAMPLES = ROOT / "examples"
 
 
@@ -42,12 +43,17 @@ def command_for(path: Path) -> list[str]:
     return ["opt", relative] if path.suffix == ".mkir" else ["check", relative]
 
 
-def run_mkc(args: list[str]) -> tuple[int, str, str]:
-    """Run `mkc ARGS` in-process from the repository root, with the shipped priors only:
-    a profile store the user has measured into must not change a golden."""
+def run_mkc(args: list[str], pin_cluster: bool = True) -> tuple[int, str, str]:
+    """Run `mkc ARGS` in-process from the repository root, with the shipped priors only
+    (a profile store the user has measured into must not change a golden) and the
+    reference cloud as the cluster (the machine running the tests must not either)."""
     out, err = io.StringIO(), io.StringIO()
-    saved = os.environ.get("MKC_PROFILE_DB")
-    os.environ["MKC_PROFILE_DB"] = str(ROOT / "tests" / "golden" / "no-such-store.sqlite3")
+    pinned = {
+        "MKC_PROFILE_DB": str(ROOT / "tests" / "golden" / "no-such-store.sqlite3"),
+        "MKC_CLUSTER": str(CLUSTER) if pin_cluster else "",
+    }
+    saved = {name: os.environ.get(name) for name in pinned}
+    os.environ.update(pinned)
     try:
         with (
             contextlib.chdir(ROOT),
@@ -56,10 +62,11 @@ def run_mkc(args: list[str]) -> tuple[int, str, str]:
         ):
             status = main(args)
     finally:
-        if saved is None:
-            os.environ.pop("MKC_PROFILE_DB", None)
-        else:
-            os.environ["MKC_PROFILE_DB"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return status, out.getvalue(), err.getvalue()
 
 

@@ -167,7 +167,14 @@ def test_memory_reads_meminfo_and_falls_back(tmp_path: Path) -> None:
 
 def test_no_cluster_means_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", None)
+    monkeypatch.delenv("MKC_CLUSTER")
     assert cluster_or_this_machine(None).name == "this-machine"
+
+
+def test_mkc_cluster_names_the_default_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MKC_CLUSTER", str(CLUSTERS / "this_machine.toml"))
+    assert cluster_or_this_machine(None).nodes[0].name == "localhost"
+    assert cluster_or_this_machine(str(CLUSTERS / "cloud_a100_h100.toml")).name == "cloud-a100-h100"  # --cluster wins
 
 
 # ---- loading specs ---------------------------------------------------------------------
@@ -326,7 +333,7 @@ def test_show_json_round_trips_the_cluster() -> None:
 
 def test_show_without_a_file_discovers_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", None)
-    status, out, err = run_mkc(["cluster", "show", "--json"])
+    status, out, err = run_mkc(["cluster", "show", "--json"], pin_cluster=False)
     assert status == 0, err
     assert json.loads(out)["source"].startswith("discovered on this machine")
 

@@ -239,7 +239,7 @@ def resource_configs(op: Op, capability: Capability, ctx: CostContext) -> list[O
     base = choose(op, capability)
     out: list[OpConfig] = []
     for impl in implementations_of(capability.name):
-        for device in _devices(op, capability, impl.devices, base):
+        for device in _devices(op, capability, impl.devices, base, ctx):
             for knobs, units in _resource_knobs(op, capability, base, device, ctx):
                 out.append(OpConfig(impl, knobs, device, units))
     return [c for c in out if _runs_on(c)]
@@ -258,7 +258,11 @@ def _runs_on(config: OpConfig) -> bool:
 
 
 def _devices(
-    op: Op, capability: Capability, impl_devices: tuple[str, ...], base: OpConfig
+    op: Op,
+    capability: Capability,
+    impl_devices: tuple[str, ...],
+    base: OpConfig,
+    ctx: CostContext,
 ) -> list[str]:
     pinned = op.device
     if base.device == "hosted" or pinned == "hosted":
@@ -267,7 +271,7 @@ def _devices(
     if "cpu" in impl_devices and "cpu" in capability.hardware:
         options.append("cpu")
     if "gpu" in impl_devices and "gpu" in capability.hardware:
-        options.extend(GPU_TYPES)
+        options.extend(g for g in GPU_TYPES if gpus_per_node(ctx, g) > 0)
     if pinned == "cpu":
         options = [d for d in options if d == "cpu"]
     elif pinned is not None and pinned.startswith("gpu"):
@@ -306,6 +310,8 @@ def _resource_knobs(
         return []
     found = []
     for tp in _domain(op, capability, "tp") or [1]:
+        if int(number(tp, 1)) > gpus_per_node(ctx, device):
+            continue  # tensor parallelism stays within one node
         profile = ctx.profiles.get(f"model/{model}/{device}/tp{tp}")
         if not isinstance(profile, ModelProfile):
             continue
@@ -313,6 +319,17 @@ def _resource_knobs(
             units = int(number(tp, 1))
             found.append(({**knobs, "gpu": device, "tp": tp, "load": point.load_tps}, units))
     return found
+
+
+def gpus_per_node(ctx: CostContext, gpu: str) -> int:
+    """The most GPUs of type `gpu` ("a100") one node of the cluster holds: the
+    optimizer only chooses devices the cluster has, and keeps a tensor-parallel
+    group on one node."""
+    kind = ctx.hardware.kind(gpu)
+    nodes = getattr(ctx.hardware, "nodes", ())
+    if kind is None:
+        return 0
+    return max((node.gpu_count(kind.name) for node in nodes), default=0)
 
 
 def _domain(op: Op, capability: Capability, knob: str) -> list[Literal]:

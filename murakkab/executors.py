@@ -33,11 +33,23 @@ class Call:
 
     `args` follow the capability's parameters in order; `knobs` hold the chosen
     value of every knob (defaults filled in), e.g. {"model": "gemma-3-27b"}.
+
+    The runtime (murakkab/runtime, docs/runtime.md) also says where the call
+    runs: `device` ("cpu", "gpu:a100x4", "hosted"), the `gpu_ids` it holds (a
+    subprocess gets them through `murakkab.runtime.resources.device_env`),
+    the `cores` it holds, and `instance`, the object the implementation
+    module's `open_instance(call)` returned for the step's instance key (None
+    when the module defines none). Callers that build a Call by hand may leave
+    them at their defaults.
     """
 
     capability: str
     args: tuple[Any, ...]
     knobs: dict[str, Any]
+    device: str = "cpu"
+    gpu_ids: tuple[int, ...] = ()
+    cores: int = 1
+    instance: Any = None
 
 
 class ExecutorError(RuntimeError):

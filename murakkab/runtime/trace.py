@@ -2,9 +2,14 @@
 
 Times are seconds from the run's start (`start`, `end`) on the monotonic clock;
 `energy_source` says where the joules came from: "nvml" (GPU counters),
-"rapl" (CPU package counters) or "modelled" (busy power x cores x time from the
-device kind, because this machine exposes no counter). Predictions are the
-plan's, so the report can put predicted beside measured.
+"rapl" (CPU package counters), "modelled" (busy power x units x time from the
+device kind, because this machine exposes no counter) or "none" (nothing was
+spent here: a hosted call, or a result served from the cache). Predictions are
+the plan's, so the report can put predicted beside measured.
+
+`start` is when the op began executing, after `wait_s` seconds spent waiting
+for its cores and GPUs; `end - start` is its latency (retries and fallbacks
+included).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ class OpTrace:
     start: float = 0.0
     end: float = 0.0
     energy_j: float = 0.0
-    energy_source: str = "modelled"  # nvml | rapl | modelled
+    energy_source: str = "modelled"  # nvml | rapl | modelled | none
     cost_usd: float = 0.0
     attempts: int = 1  # calls made, retries and fallbacks included
     fallback_from: str = ""  # the planned implementation, when another one answered
@@ -33,6 +38,10 @@ class OpTrace:
     batched: int = 1  # calls served together with this one
     error: str = ""  # the last error, when the op failed for good
     predicted: dict[str, float] = field(default_factory=dict)  # latency_s, energy_j, cost_usd
+    wait_s: float = 0.0  # time spent waiting for cores and GPUs before `start`
+    executor: str = ""  # the callable that ran: an entry "module:function", or an override's
+    instance: str = ""  # the model-instance key, when the implementation opens instances
+    instance_loaded: bool = False  # this op loaded the instance (else it reused a loaded one)
 
     @property
     def latency_s(self) -> float:

@@ -1,0 +1,133 @@
+"""From a step's `Impl` to the callable that runs it, and the message when it cannot.
+
+The override table (`RunOptions.executors`) wins; otherwise `Impl.entry`
+("module:function") is imported. An implementation module may also define the
+hooks `open_instance(call)` (load a model once, murakkab/runtime/instances.py)
+and `run_batch(calls)` (serve concurrent calls together,
+murakkab/runtime/batching.py); an override callable carries them as attributes.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from murakkab.executors import Call, ExecutorError
+from murakkab.plan import Impl
+
+STDLIB = "murakkab.stdlib."
+
+
+class MissingImplementation(ExecutorError):
+    """An implementation that cannot run here: its module or a package it needs is
+    not installed. Retrying cannot help; the runtime goes to the next fallback."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    impl: str  # the implementation's name
+    executor: str  # what runs: the entry, or the override's "module:qualname"
+    function: Callable[[Call], Any]
+    open_instance: Callable[[Call], Any] | None = None
+    run_batch: Callable[[list[Call]], list[Any]] | None = None
+
+
+def override_for(
+    capability: str, impl: Impl | None, table: Mapping[str, Callable[[Call], Any]]
+) -> Callable[[Call], Any] | None:
+    if impl is not None and (found := table.get(f"{capability}/{impl.name}")) is not None:
+        return found
+    return table.get(capability)
+
+
+def executor_name(function: Callable[..., Any]) -> str:
+    module = getattr(function, "__module__", None) or "?"
+    return f"{module}:{getattr(function, '__qualname__', type(function).__name__)}"
+
+
+def resolve(
+    capability: str, impl: Impl | None, table: Mapping[str, Callable[[Call], Any]]
+) -> Resolved:
+    """The callable for `impl` of `capability`; raises MissingImplementation."""
+    name = impl.name if impl is not None else "(none)"
+    override = override_for(capability, impl, table)
+    if override is not None:
+        return Resolved(
+            name,
+            executor_name(override),
+            override,
+            getattr(override, "open_instance", None),
+            getattr(override, "run_batch", None),
+        )
+    if impl is None:
+        raise MissingImplementation(f"{capability} has no implementation in the plan")
+    return _load(capability, impl)
+
+
+@functools.lru_cache(maxsize=512)
+def _load_cached(capability: str, impl: Impl) -> Resolved:
+    module_name, _, attribute = impl.entry.partition(":")
+    _check_installed(capability, impl, module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        missing = error.name or str(error)
+        raise MissingImplementation(_missing_package(capability, impl, missing)) from None
+    function = getattr(module, attribute, None)
+    if not callable(function):
+        raise MissingImplementation(
+            f"implementation '{impl.name}' of {capability}: {module_name} defines no "
+            f"function '{attribute}' (entry '{impl.entry}')"
+        )
+    return Resolved(
+        impl.name,
+        impl.entry,
+        function,
+        getattr(module, "open_instance", None),
+        getattr(module, "run_batch", None),
+    )
+
+
+def _load(capability: str, impl: Impl) -> Resolved:
+    # Successes are cached; failures are not (lru_cache does not keep exceptions),
+    # so installing the package during a long-lived process is noticed.
+    return _load_cached(capability, impl)
+
+
+def _check_installed(capability: str, impl: Impl, module_name: str) -> None:
+    if not _exists(module_name):
+        if module_name.startswith(STDLIB):
+            raise MissingImplementation(
+                f"implementation '{impl.name}' of {capability} is declared but not installed "
+                f"in this version of murakkab (its module {module_name} does not exist yet)"
+                + (f"; it will need {', '.join(impl.requires)}" if impl.requires else "")
+            )
+        raise MissingImplementation(
+            f"implementation '{impl.name}' of {capability}: module {module_name} is not installed"
+        )
+    for package in impl.requires:
+        if not _exists(package):
+            raise MissingImplementation(_missing_package(capability, impl, package))
+
+
+def _missing_package(capability: str, impl: Impl, package: str) -> str:
+    how = (
+        f'install it with: pip install "murakkab[{impl.extra}]"'
+        if impl.extra
+        else f"install the package that provides '{package}'"
+    )
+    return (
+        f"implementation '{impl.name}' of {capability} needs the Python package "
+        f"'{package}', which is not installed: {how}"
+    )
+
+
+def _exists(module_name: str) -> bool:
+    try:
+        return importlib.util.find_spec(module_name) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a bad name
+        return False

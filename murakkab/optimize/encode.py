@@ -166,6 +166,24 @@ def objectives(encoding: Encoding, objective: str) -> list[tuple[str, z3.ArithRe
     return out
 
 
+def tie_break(encoding: Encoding) -> z3.ArithRef:
+    """The last objective: among plans equal on every metric, the one whose op
+    choices come first in candidate order, op by op (a number in base M, the
+    first op most significant). Without it Z3 returns any of them, and which one
+    can change with the solver's history in the process."""
+    names = list(encoding.ops)
+    if not names:
+        return z3.IntVal(0)
+    base = max(len(flags) for flags in encoding.ops.values()) + 1
+    terms: list[z3.ArithRef] = []
+    weight = 1
+    for name in reversed(names):
+        flags = encoding.ops[name]
+        terms += [z3.If(f, z3.IntVal(i * weight), 0) for i, f in enumerate(flags) if i]
+        weight *= base
+    return z3.Sum(terms) if terms else z3.IntVal(0)
+
+
 def decode(
     encoding: Encoding, model: z3.ModelRef, space: Space
 ) -> tuple[dict[str, int], dict[str, Candidate]]:

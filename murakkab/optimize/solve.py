@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import z3
 
-from murakkab.optimize.encode import Encoding, decode, encode, objectives
+from murakkab.optimize.encode import Encoding, decode, encode, objectives, tie_break
 from murakkab.optimize.evaluate import Metrics, evaluate, meets, quality_of, rank
 from murakkab.optimize.space import Candidate, Space
 from murakkab.slo import SloBound, SloSpec
@@ -151,6 +151,7 @@ def _optimise(encoding: Encoding, objective: str) -> z3.CheckSatResult:
         if direction == "max":
             continue  # with the configurations fixed, quality is a constant
         encoding.optimize.minimize(term)
+    encoding.optimize.minimize(tie_break(encoding))
     return encoding.optimize.check(*[guard for guard, _ in encoding.guards.values()])
 
 

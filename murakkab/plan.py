@@ -300,7 +300,7 @@ def _placement(op: Op) -> Placement | None:
         device=op.device,
         node=node if isinstance(node, str) else "",
         cores=int(cores) if isinstance(cores, (int, float)) and op.device == "cpu" else 1,
-        gpu_ids=tuple(int(i) for i in ids) if isinstance(ids, tuple) else (),
+        gpu_ids=tuple(int(i) for i in ids if isinstance(i, int)) if isinstance(ids, tuple) else (),
         start=float(start) if isinstance(start, (int, float)) else 0.0,
     )
 

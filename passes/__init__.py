@@ -15,10 +15,12 @@ REGISTRY: dict[str, str] = {
     "operator-fusion": "murakkab.passes.operator_fusion:OperatorFusionPass",
     "batching": "murakkab.passes.batching:BatchingPass",
     "frame-sampling": "murakkab.passes.frame_sampling:FrameSamplingPass",
+    "placement": "murakkab.passes.placement:PlacementPass",
 }
 
 # Named pipelines for `-p NAME`. The default runs everything registered, in
-# this order: bind tasks, clean up, choose jointly, then the physical passes.
+# this order: bind tasks, clean up, choose jointly, then the physical passes,
+# then placement onto the cluster.
 PIPELINES: dict[str, str] = {
     "none": "",
     "default": ",".join(
@@ -32,6 +34,7 @@ PIPELINES: dict[str, str] = {
             "operator-fusion",
             "batching",
             "parallelism",
+            "placement",
         )
         if name in REGISTRY
     ),

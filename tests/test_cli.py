@@ -46,7 +46,7 @@ def test_compile_emits_ir_to_a_file(tmp_path: Path) -> None:
         ["compile", "examples/video_qa.mk", "--emit", "ir", "-o", str(target)]
     )
     assert status == 0, err
-    assert out == "" and target.read_text().startswith("level physical\n")
+    assert out == "" and target.read_text().startswith("level placed\n")
 
 
 def test_compile_slo_flag_overrides_the_file() -> None:
@@ -70,7 +70,8 @@ def test_stop_after_and_print_ir_after() -> None:
         ["compile", "examples/video_qa.mk", "--stop-after", "optimise"],
         ["compile", "examples/video_qa.mk", "--stop-after", "check", "--emit", "ir"],
         ["compile", "examples/video_qa.mk", "--print-ir-after", "parse"],
-        ["compile", "examples/video_qa.mk", "--emit", "plan"],
+        ["compile", "examples/video_qa.mk", "--stop-after", "check", "--emit", "plan"],
+        ["compile", "examples/video_qa.mk", "--backend", "ray"],
     ],
 )
 def test_bad_flag_combinations_are_usage_errors(args: list[str]) -> None:

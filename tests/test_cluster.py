@@ -174,7 +174,8 @@ def test_no_cluster_means_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_mkc_cluster_names_the_default_spec(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MKC_CLUSTER", str(CLUSTERS / "this_machine.toml"))
     assert cluster_or_this_machine(None).nodes[0].name == "localhost"
-    assert cluster_or_this_machine(str(CLUSTERS / "cloud_a100_h100.toml")).name == "cloud-a100-h100"  # --cluster wins
+    cloud = str(CLUSTERS / "cloud_a100_h100.toml")
+    assert cluster_or_this_machine(cloud).name == "cloud-a100-h100"  # --cluster wins
 
 
 # ---- loading specs ---------------------------------------------------------------------

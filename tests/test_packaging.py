@@ -76,7 +76,7 @@ def outside(tmp_path: Path) -> Path:
 
 def test_installed_mkc_compiles_an_example(mkc: Path, outside: Path) -> None:
     done = run(mkc, "compile", "video_qa.mk", "--emit", "ir", cwd=outside)
-    assert done.stdout.startswith("level physical"), done.stdout[:200]
+    assert done.stdout.startswith("level placed"), done.stdout[:200]
 
 
 def test_installed_mkc_checks_an_example_with_file_imports(mkc: Path, outside: Path) -> None:

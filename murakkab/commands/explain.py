@@ -3,8 +3,10 @@
 Per workflow: the plan (objective, whether it is proven optimal, predictions
 against each SLO bound with their slack), the part configurations searched or
 ruled out and why; per op the chosen candidate and each rejected one with the
-whole plan's predictions had it been chosen; then what the other passes
-decided (bindings with their scores, fusion groups, operating points...).
+whole plan's predictions had it been chosen; then the placement (status,
+bound and gap, each op's device, node, GPUs and start, and the plans with
+fewer and more GPUs with why they lose); then what the other passes decided
+(bindings with their scores, fusion groups, operating points...).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def run_explain(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
             None,
             compilation,
             cost,
-            PipelineOptions(args.pipeline),
+            PipelineOptions(_with_alternatives(args.pipeline)),
         )
     finally:
         report(compilation.warnings, sources)
@@ -71,16 +73,34 @@ def run_explain(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
     return 0
 
 
+def _with_alternatives(spec: str) -> str:
+    """The default pipeline with the placement pass searching the plans with fewer
+    and more GPUs, which only explain shows (a compile skips that search)."""
+    from murakkab.passes import PIPELINES
+
+    if spec.strip() != "default":
+        return spec
+    return ",".join(
+        "placement{explain=true}" if name == "placement" else name
+        for name in PIPELINES["default"].split(",")
+    )
+
+
 def render(decisions: list[dict[str, Any]], notes: tuple[str, ...], everything: bool) -> str:
     lines: list[str] = []
-    for plan in (d for d in decisions if d.get("kind") == "plan"):
+    chosen = [d for d in decisions if d.get("pass") == "model-substitution"]
+    for plan in (d for d in chosen if d.get("kind") == "plan"):
         lines += _plan(plan)
         for op in (
-            d for d in decisions if d.get("kind") == "op" and d["workflow"] == plan["workflow"]
+            d for d in chosen if d.get("kind") == "op" and d["workflow"] == plan["workflow"]
         ):
             lines += _op(op, everything)
         lines.append("")
-    others = [d for d in decisions if d.get("pass") != "model-substitution"]
+    for placed in (d for d in decisions if d.get("pass") == "placement"):
+        if placed.get("kind") == "placement":
+            lines += _placement(placed, decisions)
+            lines.append("")
+    others = [d for d in decisions if d.get("pass") not in ("model-substitution", "placement")]
     if others:
         lines.append("other passes")
         lines += [f"  {d['pass']}: {_brief(d)}" for d in others]
@@ -126,6 +146,52 @@ def _op(op: dict[str, Any], everything: bool) -> list[str]:
     if len(rejected) > len(shown):
         lines.append(f"    ... {len(rejected) - len(shown)} more (--all)")
     return lines
+
+
+def _placement(plan: dict[str, Any], decisions: list[dict[str, Any]]) -> list[str]:
+    """The placement pass's records for one workflow: the plan, then its instances,
+    ops and the alternatives with fewer and more GPUs."""
+    workflow = plan["workflow"]
+    mine = [d for d in decisions if d.get("pass") == "placement" and d["workflow"] == workflow]
+    slo = f" ({plan['slo']})" if plan.get("slo") else ""
+    bound = plan["bound"]
+    proof = plan.get("proof")
+    if proof == "bound":
+        why = f"it meets the lower bound {bound:.4g}"
+    elif proof:
+        why = f"proved optimal by {proof}"
+    else:
+        why = f"not proved optimal: lower bound {bound:.4g}, gap {_percent(plan['gap'])}"
+    lines = [
+        f"placement of {workflow}: {plan['status']} for {plan['objective']}",
+        f"  found by {plan['solver']}; {why}",
+        f"  {plan['gpus']} GPU(s) held, latency {plan['latency_s']:.4g} s{slo},"
+        f" energy {plan['energy_j']:.4g} J, cost {plan['cost_usd']:.4g} usd",
+    ]
+    for d in (d for d in mine if d["kind"] == "instance"):
+        ids = ",".join(str(i) for i in d["gpu_ids"])
+        lines.append(
+            f"  instance {d['instance']}: {d['node']} GPU {ids}, serving {', '.join(d['ops'])}"
+        )
+    for d in (d for d in mine if d["kind"] == "placed"):
+        where = f" on {d['node']}" if d["node"] else ""
+        ids = ",".join(str(i) for i in d["gpu_ids"])
+        gpus = f" GPU {ids}" if ids and not d["mode"].startswith("calls ") else ""
+        was = f" (was {d['was']})" if d.get("was") else ""
+        lines.append(
+            f"  op {d['op']}: {d['mode']}{where}{gpus},"
+            f" {d['start_s']:.4g} s -> {d['end_s']:.4g} s{was}"
+        )
+    for d in (d for d in mine if d["kind"] == "alternative"):
+        which = "fewer GPUs" if d["which"] == "fewer-gpus" else "more GPUs"
+        held = f" ({d['gpus']})" if d["gpus"] is not None else ""
+        changes = ", ".join(f"{op} {mode}" for op, mode in d["changes"].items())
+        lines.append(f"  rejected {which}{held}: {d['why']}" + (f" [{changes}]" if changes else ""))
+    return lines
+
+
+def _percent(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.1%}"
 
 
 def _brief(decision: dict[str, Any]) -> str:

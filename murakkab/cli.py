@@ -107,10 +107,10 @@ def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
         raise UsageError(
             f"no IR after '{args.print_ir_after}'; IR exists after {', '.join(with_ir)} (or all)"
         )
-    if args.emit == "plan":
-        raise UsageError(
-            "--emit plan needs the backends, which are not built yet (issue #5); use --emit ir"
-        )
+    if args.emit == "plan" and args.stop_after != stages[-1]:
+        raise UsageError(f"--emit plan needs every stage; drop --stop-after {args.stop_after}")
+    if args.backend is not None and args.emit != "plan":
+        raise UsageError("--backend chooses what --emit plan writes; add --emit plan")
 
     def observe(stage: str, module: Module) -> None:
         if args.print_ir_after in ("all", stage):
@@ -128,7 +128,12 @@ def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
         report(compilation.warnings, sources)
     if args.time_passes:
         print(render_pass_times(compilation.pass_times), end="", file=sys.stderr)
-    if args.emit is not None:
+    if args.emit == "plan":
+        from murakkab.backends import emit, plan_of
+
+        plan = plan_of(compilation, source=args.file, pipeline=args.pipeline)
+        write_output(emit(plan, args.backend or "python"), args.output)
+    elif args.emit is not None:
         if compilation.module is None:
             stopped = args.stop_after
             raise UsageError(f"--emit ir needs IR, which exists only after 'lower' ({stopped=})")
@@ -257,12 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     compile_ = _command(
         commands,
         "compile",
-        "compile a job file to IR (and, later, a plan)",
+        "compile a job file to IR or to a plan",
         cmd_compile,
         "mkc compile examples/video_qa.mk --emit ir",
         "mkc compile examples/video_qa.mk --slo 'latency < 20 s, minimize cost' --emit ir",
         "mkc compile examples/math_reflect.mk --stop-after check",
         "mkc compile examples/video_qa.mk --print-ir-after all -o /dev/null",
+        "mkc compile examples/video_qa.mk --emit plan -o plan.py",
+        "mkc compile examples/video_qa.mk --emit plan --backend ray -o plan_ray.py",
     )
     compile_.add_argument("file", metavar="FILE", help="a .mk job file")
     compile_.add_argument(
@@ -276,7 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument(
         "--emit",
         choices=("ir", "plan"),
-        help="what to write: the IR of the last stage run, or a plan",
+        help="what to write: the IR of the last stage run, or a plan (a program, --backend)",
+    )
+    compile_.add_argument(
+        "--backend",
+        choices=("python", "ray"),
+        help="the program --emit plan writes: a standalone Python plan (default) or a Ray "
+        "plan (docs/backends.md)",
     )
     compile_.add_argument(
         "--stop-after",

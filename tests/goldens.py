@@ -7,6 +7,9 @@ prints and its exit status; a first line `# mkc: ARGS` replaces the default
 command (`check FILE` for .mk, `opt FILE` for .mkir), `{file}` standing for
 the input. IR goldens (`ir/NAME.mkir`) are the IR of `examples/NAME.mk`.
 Pass goldens (`passes/NAME.mkir.expected`) are `passes/NAME.mkir` after pass NAME.
+Plan goldens (`plans/NAME.py`, `plans/NAME.ray.py`) are what `mkc compile --emit
+plan` writes for `examples/NAME.mk` with the python and ray backends, and for
+`plans/hostile.mk`, a job whose strings try to break out of the emitted code.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ DIAGNOSTICS = GOLDEN / "diagnostics"
 IR = GOLDEN / "ir"
 PASSES = GOLDEN / "passes"
 EXPLAIN = GOLDEN / "explain"
+PLANS = GOLDEN / "plans"
+HOSTILE_JOB = PLANS / "hostile.mk"
 EXPLAIN_ARGS = ["--cluster", "examples/clusters/cloud_a100_h100.toml"]
 CLUSTER = ROOT / "examples" / "clusters" / "cloud_a100_h100.toml"  # what tests plan for
 EXAMPLES = ROOT / "examples"
@@ -94,6 +99,26 @@ def example_explain(name: str) -> str:
     return out
 
 
+def example_plan(name: str, backend: str) -> str:
+    """The plan `mkc compile --emit plan --backend BACKEND` writes for an example."""
+    return _plan(f"examples/{name}.mk", backend)
+
+
+def hostile_plan(backend: str) -> str:
+    return _plan(HOSTILE_JOB.relative_to(ROOT).as_posix(), backend)
+
+
+def _plan(path: str, backend: str) -> str:
+    status, out, err = run_mkc(["compile", path, "--emit", "plan", "--backend", backend, "-q"])
+    if status != 0:
+        raise AssertionError(f"{path} does not compile to a {backend} plan:\n{err}")
+    return out
+
+
+def plan_golden(name: str, backend: str) -> Path:
+    return PLANS / (f"{name}.py" if backend == "python" else f"{name}.{backend}.py")
+
+
 def examples() -> list[str]:
     return sorted(p.stem for p in EXAMPLES.glob("*.mk"))
 
@@ -113,8 +138,14 @@ def regenerate() -> None:
     EXPLAIN.mkdir(exist_ok=True)
     for name in examples():
         (EXPLAIN / f"{name}.txt").write_text(example_explain(name), encoding="utf-8")
+    PLANS.mkdir(exist_ok=True)
+    for backend in ("python", "ray"):
+        for name in examples():
+            plan_golden(name, backend).write_text(example_plan(name, backend), encoding="utf-8")
+        plan_golden("hostile", backend).write_text(hostile_plan(backend), encoding="utf-8")
     counts = (
-        f"{len(diagnostic_inputs())} diagnostics, {len(examples())} IR, {len(pass_inputs)} pass"
+        f"{len(diagnostic_inputs())} diagnostics, {len(examples())} IR, {len(pass_inputs)} pass, "
+        f"{2 * (len(examples()) + 1)} plan"
     )
     print(f"regenerated {counts} goldens")
 

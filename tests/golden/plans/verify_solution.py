@@ -1,0 +1,677 @@
+"""Plan of workflow verify_solution, emitted by `mkc compile --emit plan --backend python`.
+
+Check whether the code a student shows in a video solves a programming problem.
+
+Source:     examples/verify_solution.mk
+Pipeline:   default
+SLO:        latency < 30s, quality >= fair
+Objective:  minimize cost
+Cluster:    cloud-a100-h100
+Placement:  optimal for cost (by greedy, gap 0.0%)
+Predicted:  cost 0.01586 usd, energy 1.183e+04 J, latency 29.98 s
+
+Each op below is one function that runs its step through the murakkab runtime
+(`invoke_step`: cache, retries, fallbacks, energy). `workflow` wires the data
+flow: an op starts on its own thread as soon as its inputs are ready, so
+independent branches run at the same time.
+
+    python plan.py [--input NAME=VALUE ...] [--executors MODULE] [--cache-dir DIR]
+                   [--retries N] [--json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from murakkab.backends.support import PlanRun, plan_arguments, report
+from murakkab.plan import Plan
+from murakkab.runtime.options import RunOptions
+from murakkab.runtime.trace import RunResult
+
+# ---- ops ------------------------------------------------------------------------------
+
+
+def student_scenes(run: PlanRun, videos: Any, *, label: str = "") -> Any:
+    """video.scene_detect via opencv.hist: step student.scenes.
+
+    Runs on cpu, 1 core, node a100-vm-0.
+    Planned start 0 s; predicted latency 6.05 s.
+    """
+    return run.invoke('student.scenes', (videos,), label)
+
+
+def student_frames(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
+    """video.frame_extract via opencv.seek: step student.frames.
+
+    Runs on cpu, 4 cores, node a100-vm-0.
+    Planned start 6.05 s; predicted latency 0.035 s.
+    """
+    return run.invoke('student.frames', (scenes,), label)
+
+
+def student_objects(run: PlanRun, frames: Any, query: Any, *, label: str = "") -> Any:
+    """vision.detect_objects via open-clip (fallbacks: haar-ocr): step student.objects.
+
+    Runs on cpu, 4 cores, node a100-vm-0.
+    Planned start 6.08 s; predicted latency 0.145 s.
+    """
+    return run.invoke('student.objects', (frames, query), label)
+
+
+def student_answer(run: PlanRun, question: Any, context: Any, *, label: str = "") -> Any:
+    """llm.answer via vllm: step student.answer.
+
+    Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-1.
+    Planned start 6.23 s; predicted latency 7.32 s.
+    """
+    return run.invoke('student.answer', (question, context), label)
+
+
+def reference_tests(run: PlanRun, problem: Any, *, label: str = "") -> Any:
+    """code.write_tests via vllm: step reference.tests.
+
+    Runs on gpu:a100x8 (8 GPUs), GPUs [0, 1, 2, 3, 4, 5, 6, 7] of node a100-vm-0.
+    Planned start 0 s; predicted latency 6.56 s.
+    """
+    return run.invoke('reference.tests', (problem,), label)
+
+
+def reference_proposals(run: PlanRun, r: dict[str, Any], *, label: str = "") -> list[Any]:
+    """flow.parallel reference.proposals: 2 copies of its body at once; the list of their yields.
+
+    Predicted latency 6.56 s.
+    """
+    return run.parallel(2, reference_proposals_body, r, label)
+
+
+def reference_proposals_body(run: PlanRun, r: dict[str, Any], *, label: str = "") -> Any:
+    """One copy of the body of reference.proposals."""
+    flow = run.dataflow(label)
+    r['reference.proposals.draft'] = flow.op(reference_proposals_draft, r['problem'])
+    return flow.finish(r['reference.proposals.draft'])
+
+
+def reference_proposals_draft(run: PlanRun, problem: Any, *, label: str = "") -> Any:
+    """code.generate via vllm: step reference.proposals.draft.
+
+    Runs on gpu:a100x8 (8 GPUs), GPUs [0, 1, 2, 3, 4, 5, 6, 7] of node a100-vm-0.
+    Planned start 0 s; predicted latency 6.56 s.
+    """
+    return run.invoke('reference.proposals.draft', (problem,), label)
+
+
+def reference_debated(run: PlanRun, r: dict[str, Any], *, label: str = "") -> Any:
+    """flow.repeat reference.debated: 2 rounds of its body, each given the last round's yield.
+
+    Predicted latency 14.2 s.
+    """
+    initial = r['reference.proposals']
+    return run.repeat(2, reference_debated_body, r, 'reference.debated.previous', initial, label)
+
+
+def reference_debated_body(run: PlanRun, r: dict[str, Any], *, label: str = "") -> Any:
+    """One round of the body of reference.debated."""
+    flow = run.dataflow(label)
+    r['reference.debated.report'] = flow.op(reference_debated_report, r['reference.debated.previous'], r['reference.tests'])
+    r['reference.debated.revisions'] = flow.op(reference_debated_revisions, {'problem': r['problem'], 'reference.debated.previous': r['reference.debated.previous'], 'reference.debated.report': r['reference.debated.report']})
+    return flow.finish(r['reference.debated.revisions'])
+
+
+def reference_debated_report(run: PlanRun, solutions: Any, tests: Any, *, label: str = "") -> Any:
+    """code.run_tests via subprocess-sandbox: step reference.debated.report.
+
+    Runs on cpu, 1 core, node a100-vm-0.
+    Planned start 6.56 s; predicted latency 0.55 s.
+    """
+    return run.invoke('reference.debated.report', (solutions, tests), label)
+
+
+def reference_debated_revisions(run: PlanRun, r: dict[str, Any], *, label: str = "") -> list[Any]:
+    """flow.parallel reference.debated.revisions: 2 copies of its body at once; the list of their yields.
+
+    Predicted latency 6.56 s.
+    """
+    return run.parallel(2, reference_debated_revisions_body, r, label)
+
+
+def reference_debated_revisions_body(run: PlanRun, r: dict[str, Any], *, label: str = "") -> Any:
+    """One copy of the body of reference.debated.revisions."""
+    flow = run.dataflow(label)
+    r['reference.debated.revisions.revision'] = flow.op(reference_debated_revisions_revision, r['problem'], r['reference.debated.previous'], r['reference.debated.report'])
+    return flow.finish(r['reference.debated.revisions.revision'])
+
+
+def reference_debated_revisions_revision(run: PlanRun, problem: Any, solutions: Any, report: Any, *, label: str = "") -> Any:
+    """code.revise via vllm: step reference.debated.revisions.revision.
+
+    Runs on gpu:a100x8 (8 GPUs), GPUs [0, 1, 2, 3, 4, 5, 6, 7] of node a100-vm-0.
+    Planned start 7.66 s; predicted latency 6.56 s.
+    """
+    return run.invoke('reference.debated.revisions.revision', (problem, solutions, report), label)
+
+
+def reference_best(run: PlanRun, problem: Any, candidates: Any, tests: Any, *, label: str = "") -> Any:
+    """code.rank via vllm: step reference.best.
+
+    Runs on gpu:h100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node h100-vm-0.
+    Planned start 20.8 s; predicted latency 3.95 s.
+    """
+    return run.invoke('reference.best', (problem, candidates, tests), label)
+
+
+def verdict(run: PlanRun, question: Any, items: Any, *, label: str = "") -> Any:
+    """llm.compare via vllm: step verdict.
+
+    Runs on gpu:h100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node h100-vm-0.
+    Planned start 24.7 s; predicted latency 5.27 s.
+    """
+    return run.invoke('verdict', (question, items), label)
+
+
+# ---- the workflow ---------------------------------------------------------------------
+
+
+def workflow(run: PlanRun, r: dict[str, Any]) -> Any:
+    """Workflow verify_solution: each op starts once its inputs are ready."""
+    flow = run.dataflow()
+    r['student.scenes'] = flow.op(student_scenes, [r['lecture']])
+    r['student.frames'] = flow.op(student_frames, r['student.scenes'])
+    r['student.objects'] = flow.op(student_objects, r['student.frames'], 'What Python code is written on the screen? Reproduce it exactly.')
+    r['student.answer'] = flow.op(student_answer, 'What Python code is written on the screen? Reproduce it exactly.', [r['student.objects']])
+    r['reference.tests'] = flow.op(reference_tests, r['problem'])
+    r['reference.proposals'] = flow.op(reference_proposals, {'problem': r['problem']})
+    r['reference.debated'] = flow.op(reference_debated, {'problem': r['problem'], 'reference.proposals': r['reference.proposals'], 'reference.tests': r['reference.tests']})
+    r['reference.best'] = flow.op(reference_best, r['problem'], r['reference.debated'], r['reference.tests'])
+    r['verdict'] = flow.op(verdict, r['problem'], [r['student.answer'], r['reference.best']])
+    return flow.finish(r['verdict'])
+
+
+def execute(inputs: dict[str, Any], options: RunOptions) -> RunResult:
+    """Run the workflow on `inputs`; the job's run request gives the defaults."""
+    return PlanRun(PLAN, options).execute(workflow, inputs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = plan_arguments(argv, PLAN, description='Run workflow verify_solution (a murakkab plan).')
+    return report(execute(args.inputs, args.options), args.as_json)
+
+
+# ---- the plan as data: what `invoke_step` runs for each op ------------------------------
+PLAN_DATA = {
+    'cluster': 'cloud-a100-h100',
+    'defaults': {
+        'lecture': 'media/lecture.mp4',
+        'problem': 'Write a function fib(n) that returns the n-th Fibonacci number.',
+    },
+    'doc': 'Check whether the code a student shows in a video solves a programming problem.',
+    'format': 1,
+    'objective': 'minimize cost',
+    'params': [['lecture', 'video'], ['problem', 'text']],
+    'pipeline': 'default',
+    'placement': {
+        'bound': 0.01586,
+        'cost_usd': 0.01586,
+        'energy_j': 11830.0,
+        'gap': 0.0,
+        'gpus': 16,
+        'greedy': 0.01586,
+        'latency_s': 29.98,
+        'objective': 'cost',
+        'proof': 'bound',
+        'slo': 'latency < 30s',
+        'solver': 'greedy',
+        'status': 'optimal',
+        'value': 0.01586,
+        'workflow': 'verify_solution',
+    },
+    'predicted': {'cost_usd': 0.01586267, 'energy_j': 11833.920000000002},
+    'result': {'ref': 'verdict'},
+    'slo': 'latency < 30s, quality >= fair',
+    'source': 'examples/verify_solution.mk',
+    'steps': [
+        {
+            'args': [{'list': [{'ref': 'lecture'}]}],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': [],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.video_opencv:scene_detect',
+                'extra': '',
+                'name': 'opencv.hist',
+                'requires': ['cv2'],
+            },
+            'instance': 'opencv.hist@cpu',
+            'knobs': {'cores': 1, 'threshold': 27.0},
+            'name': 'student.scenes',
+            'op': 'video.scene_detect',
+            'placement': {
+                'cores': 1,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 0.0,
+            },
+            'predicted': {'cost_usd': 8.067e-05, 'energy_j': 36.3, 'latency_s': 6.05},
+            'yields': None,
+        },
+        {
+            'args': [{'ref': 'student.scenes'}],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['student.scenes'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.video_opencv:frame_extract',
+                'extra': '',
+                'name': 'opencv.seek',
+                'requires': ['cv2'],
+            },
+            'instance': 'opencv.seek@cpu',
+            'knobs': {'cores': 1, 'fanout': 4, 'frames': 1, 'sample': 'per-scene'},
+            'name': 'student.frames',
+            'op': 'video.frame_extract',
+            'placement': {
+                'cores': 1,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 6.05,
+            },
+            'predicted': {'cost_usd': 1.867e-06, 'energy_j': 0.84, 'latency_s': 0.035},
+            'yields': None,
+        },
+        {
+            'args': [
+                {'ref': 'student.frames'},
+                {
+                    'const': 'What Python code is written on the screen? Reproduce it exactly.',
+                },
+            ],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['student.frames'],
+            'fallbacks': [
+                {
+                    'entry': 'murakkab.stdlib.vision_local:detect_objects',
+                    'extra': '',
+                    'name': 'haar-ocr',
+                    'requires': ['cv2', 'rapidocr_onnxruntime'],
+                },
+            ],
+            'impl': {
+                'entry': 'murakkab.stdlib.vision_clip:detect_objects',
+                'extra': '',
+                'name': 'open-clip',
+                'requires': ['open_clip'],
+            },
+            'instance': 'open-clip@cpu',
+            'knobs': {'fanout': 4, 'top_k': 5},
+            'name': 'student.objects',
+            'op': 'vision.detect_objects',
+            'placement': {
+                'cores': 1,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 6.085,
+            },
+            'predicted': {'cost_usd': 7.733e-06, 'energy_j': 3.48, 'latency_s': 0.145},
+            'yields': None,
+        },
+        {
+            'args': [
+                {
+                    'const': 'What Python code is written on the screen? Reproduce it exactly.',
+                },
+                {'list': [{'ref': 'student.objects'}]},
+            ],
+            'batch': 53,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['student.objects'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.llm_vllm:run',
+                'extra': 'gpu',
+                'name': 'vllm',
+                'requires': ['vllm'],
+            },
+            'instance': 'llava-onevision-7b@gpu:a100x4',
+            'knobs': {
+                'batch': 53,
+                'gpu': 'a100',
+                'load': 2244.0,
+                'max_tokens': 1024,
+                'model': 'llava-onevision-7b',
+                'tp': 4,
+            },
+            'name': 'student.answer',
+            'op': 'llm.answer',
+            'placement': {
+                'cores': 1,
+                'device': 'gpu:a100x4',
+                'gpu_ids': [0, 1, 2, 3],
+                'node': 'a100-vm-1',
+                'start': 6.23,
+            },
+            'predicted': {'cost_usd': 0.0002754, 'energy_j': 440.6, 'latency_s': 7.322},
+            'yields': None,
+        },
+        {
+            'args': [{'ref': 'problem'}],
+            'batch': 19,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': [],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.llm_vllm:run',
+                'extra': 'gpu',
+                'name': 'vllm',
+                'requires': ['vllm'],
+            },
+            'instance': 'gemma-3-27b@gpu:a100x8',
+            'knobs': {
+                'batch': 19,
+                'gpu': 'a100',
+                'load': 619.5,
+                'model': 'gemma-3-27b',
+                'tp': 8,
+            },
+            'name': 'reference.tests',
+            'op': 'code.write_tests',
+            'placement': {
+                'cores': 1,
+                'device': 'gpu:a100x8',
+                'gpu_ids': [0, 1, 2, 3, 4, 5, 6, 7],
+                'node': 'a100-vm-0',
+                'start': 0.0,
+            },
+            'predicted': {'cost_usd': 0.001412, 'energy_j': 1428.0, 'latency_s': 6.557},
+            'yields': None,
+        },
+        {
+            'args': [],
+            'batch': 1,
+            'body': [
+                {
+                    'args': [{'ref': 'problem'}],
+                    'batch': 19,
+                    'body': [],
+                    'body_args': [],
+                    'count': 0,
+                    'deps': [],
+                    'fallbacks': [],
+                    'impl': {
+                        'entry': 'murakkab.stdlib.llm_vllm:run',
+                        'extra': 'gpu',
+                        'name': 'vllm',
+                        'requires': ['vllm'],
+                    },
+                    'instance': 'gemma-3-27b@gpu:a100x8',
+                    'knobs': {
+                        'batch': 19,
+                        'gpu': 'a100',
+                        'load': 619.5,
+                        'model': 'gemma-3-27b',
+                        'tp': 8,
+                    },
+                    'name': 'reference.proposals.draft',
+                    'op': 'code.generate',
+                    'placement': {
+                        'cores': 1,
+                        'device': 'gpu:a100x8',
+                        'gpu_ids': [0, 1, 2, 3, 4, 5, 6, 7],
+                        'node': 'a100-vm-0',
+                        'start': 0.0,
+                    },
+                    'predicted': {
+                        'cost_usd': 0.001412,
+                        'energy_j': 1428.0,
+                        'latency_s': 6.557,
+                    },
+                    'yields': None,
+                },
+            ],
+            'body_args': [],
+            'count': 2,
+            'deps': [],
+            'fallbacks': [],
+            'impl': None,
+            'instance': '',
+            'knobs': {'agents': 2},
+            'name': 'reference.proposals',
+            'op': 'flow.parallel',
+            'placement': None,
+            'predicted': {'cost_usd': 0.002825, 'energy_j': 2856.0, 'latency_s': 6.557},
+            'yields': {'ref': 'reference.proposals.draft'},
+        },
+        {
+            'args': [{'ref': 'reference.proposals'}],
+            'batch': 1,
+            'body': [
+                {
+                    'args': [
+                        {'ref': 'reference.debated.previous'},
+                        {'ref': 'reference.tests'},
+                    ],
+                    'batch': 1,
+                    'body': [],
+                    'body_args': [],
+                    'count': 0,
+                    'deps': [],
+                    'fallbacks': [],
+                    'impl': {
+                        'entry': 'murakkab.stdlib.code_tools:run_tests',
+                        'extra': '',
+                        'name': 'subprocess-sandbox',
+                        'requires': [],
+                    },
+                    'instance': 'subprocess-sandbox@cpu',
+                    'knobs': {'memory_mb': 512, 'timeout_s': 10},
+                    'name': 'reference.debated.report',
+                    'op': 'code.run_tests',
+                    'placement': {
+                        'cores': 1,
+                        'device': 'cpu',
+                        'gpu_ids': [],
+                        'node': 'a100-vm-0',
+                        'start': 6.557,
+                    },
+                    'predicted': {
+                        'cost_usd': 7.333e-06,
+                        'energy_j': 3.3,
+                        'latency_s': 0.55,
+                    },
+                    'yields': None,
+                },
+                {
+                    'args': [],
+                    'batch': 1,
+                    'body': [
+                        {
+                            'args': [
+                                {'ref': 'problem'},
+                                {
+                                    'ref': 'reference.debated.previous',
+                                },
+                                {
+                                    'ref': 'reference.debated.report',
+                                },
+                            ],
+                            'batch': 19,
+                            'body': [],
+                            'body_args': [],
+                            'count': 0,
+                            'deps': [],
+                            'fallbacks': [],
+                            'impl': {
+                                'entry': 'murakkab.stdlib.llm_vllm:run',
+                                'extra': 'gpu',
+                                'name': 'vllm',
+                                'requires': ['vllm'],
+                            },
+                            'instance': 'gemma-3-27b@gpu:a100x8',
+                            'knobs': {
+                                'batch': 19,
+                                'gpu': 'a100',
+                                'load': 619.5,
+                                'model': 'gemma-3-27b',
+                                'tp': 8,
+                            },
+                            'name': 'reference.debated.revisions.revision',
+                            'op': 'code.revise',
+                            'placement': {
+                                'cores': 1,
+                                'device': 'gpu:a100x8',
+                                'gpu_ids': [
+                                    0,
+                                    1,
+                                    2,
+                                    3,
+                                    4,
+                                    5,
+                                    6,
+                                    7,
+                                ],
+                                'node': 'a100-vm-0',
+                                'start': 7.657,
+                            },
+                            'predicted': {
+                                'cost_usd': 0.001412,
+                                'energy_j': 1428.0,
+                                'latency_s': 6.557,
+                            },
+                            'yields': None,
+                        },
+                    ],
+                    'body_args': [],
+                    'count': 2,
+                    'deps': [],
+                    'fallbacks': [],
+                    'impl': None,
+                    'instance': '',
+                    'knobs': {'agents': 2},
+                    'name': 'reference.debated.revisions',
+                    'op': 'flow.parallel',
+                    'placement': None,
+                    'predicted': {
+                        'cost_usd': 0.002825,
+                        'energy_j': 2856.0,
+                        'latency_s': 6.557,
+                    },
+                    'yields': {'ref': 'reference.debated.revisions.revision'},
+                },
+            ],
+            'body_args': ['reference.debated.previous'],
+            'count': 2,
+            'deps': ['reference.proposals'],
+            'fallbacks': [],
+            'impl': None,
+            'instance': '',
+            'knobs': {'rounds': 2},
+            'name': 'reference.debated',
+            'op': 'flow.repeat',
+            'placement': None,
+            'predicted': {'cost_usd': 0.005664, 'energy_j': 5718.0, 'latency_s': 14.21},
+            'yields': {'ref': 'reference.debated.revisions'},
+        },
+        {
+            'args': [
+                {'ref': 'problem'},
+                {'ref': 'reference.debated'},
+                {'ref': 'reference.tests'},
+            ],
+            'batch': 12,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['reference.debated', 'reference.tests'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.llm_vllm:run',
+                'extra': 'gpu',
+                'name': 'vllm',
+                'requires': ['vllm'],
+            },
+            'instance': 'gemma-3-27b@gpu:h100x4',
+            'knobs': {
+                'batch': 12,
+                'gpu': 'h100',
+                'load': 654.1,
+                'model': 'gemma-3-27b',
+                'tp': 4,
+            },
+            'name': 'reference.best',
+            'op': 'code.rank',
+            'placement': {
+                'cores': 1,
+                'device': 'gpu:h100x4',
+                'gpu_ids': [0, 1, 2, 3],
+                'node': 'h100-vm-0',
+                'start': 20.77,
+            },
+            'predicted': {'cost_usd': 0.00236, 'energy_j': 569.6, 'latency_s': 3.949},
+            'yields': None,
+        },
+        {
+            'args': [
+                {'ref': 'problem'},
+                {
+                    'list': [
+                        {'ref': 'student.answer'},
+                        {'ref': 'reference.best'},
+                    ],
+                },
+            ],
+            'batch': 11,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['reference.best', 'student.answer'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.llm_vllm:run',
+                'extra': 'gpu',
+                'name': 'vllm',
+                'requires': ['vllm'],
+            },
+            'instance': 'gemma-3-27b@gpu:h100x4',
+            'knobs': {
+                'batch': 11,
+                'description': "Compare the student's code with the reference solution and say whether the student is right, and why.",
+                'gpu': 'h100',
+                'load': 654.1,
+                'model': 'gemma-3-27b',
+                'tp': 4,
+            },
+            'name': 'verdict',
+            'op': 'llm.compare',
+            'placement': {
+                'cores': 1,
+                'device': 'gpu:h100x4',
+                'gpu_ids': [0, 1, 2, 3],
+                'node': 'h100-vm-0',
+                'start': 24.72,
+            },
+            'predicted': {'cost_usd': 0.003236, 'energy_j': 781.1, 'latency_s': 5.266},
+            'yields': None,
+        },
+    ],
+    'workflow': 'verify_solution',
+}
+PLAN = Plan.from_json(json.dumps(PLAN_DATA))
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,301 @@
+"""Plan of workflow video_qa, emitted by `mkc compile --emit plan --backend python`.
+
+Answer a question about one or more videos.
+
+Source:     examples/video_qa.mk
+Pipeline:   default
+SLO:        cost < 2usd, latency < 30s, quality >= 0.647
+Objective:  minimize energy
+Cluster:    cloud-a100-h100
+Placement:  optimal for energy (by greedy, gap 0.0%)
+Predicted:  cost 0.002475 usd, energy 1285 J, latency 29.13 s
+
+Each op below is one function that runs its step through the murakkab runtime
+(`invoke_step`: cache, retries, fallbacks, energy). `workflow` wires the data
+flow: an op starts on its own thread as soon as its inputs are ready, so
+independent branches run at the same time.
+
+    python plan.py [--input NAME=VALUE ...] [--executors MODULE] [--cache-dir DIR]
+                   [--retries N] [--json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from murakkab.backends.support import PlanRun, plan_arguments, report
+from murakkab.plan import Plan
+from murakkab.runtime.options import RunOptions
+from murakkab.runtime.trace import RunResult
+
+# ---- ops ------------------------------------------------------------------------------
+
+
+def scenes(run: PlanRun, videos: Any, *, label: str = "") -> Any:
+    """video.scene_detect via opencv.hist: step scenes.
+
+    Runs on cpu, 2 cores, node a100-vm-0.
+    Planned start 0 s; predicted latency 3.05 s.
+    """
+    return run.invoke('scenes', (videos,), label)
+
+
+def frames(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
+    """video.frame_extract via opencv.seek: step frames.
+
+    Runs on cpu, 4 cores, node a100-vm-0.
+    Planned start 3.05 s; predicted latency 0.155 s.
+    """
+    return run.invoke('frames', (scenes,), label)
+
+
+def transcript(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
+    """speech.transcribe via faster-whisper: step transcript.
+
+    Runs on cpu, 4 cores, node a100-vm-0.
+    Planned start 3.05 s; predicted latency 2.33 s.
+    """
+    return run.invoke('transcript', (scenes,), label)
+
+
+def objects(run: PlanRun, frames: Any, query: Any, *, label: str = "") -> Any:
+    """vision.detect_objects via open-clip (fallbacks: haar-ocr): step objects.
+
+    Runs on cpu, 4 cores, node a100-vm-0.
+    Planned start 3.21 s; predicted latency 0.625 s.
+    """
+    return run.invoke('objects', (frames, query), label)
+
+
+def answer(run: PlanRun, question: Any, context: Any, *, label: str = "") -> Any:
+    """llm.answer via vllm: step answer.
+
+    Runs on gpu:h100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node h100-vm-0.
+    Planned start 5.38 s; predicted latency 23.8 s.
+    """
+    return run.invoke('answer', (question, context), label)
+
+
+# ---- the workflow ---------------------------------------------------------------------
+
+
+def workflow(run: PlanRun, r: dict[str, Any]) -> Any:
+    """Workflow video_qa: each op starts once its inputs are ready."""
+    flow = run.dataflow()
+    r['scenes'] = flow.op(scenes, r['videos'])
+    r['frames'] = flow.op(frames, r['scenes'])
+    r['transcript'] = flow.op(transcript, r['scenes'])
+    r['objects'] = flow.op(objects, r['frames'], r['query'])
+    r['answer'] = flow.op(answer, r['query'], [r['objects'], r['transcript']])
+    return flow.finish(r['answer'])
+
+
+def execute(inputs: dict[str, Any], options: RunOptions) -> RunResult:
+    """Run the workflow on `inputs`; the job's run request gives the defaults."""
+    return PlanRun(PLAN, options).execute(workflow, inputs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = plan_arguments(argv, PLAN, description='Run workflow video_qa (a murakkab plan).')
+    return report(execute(args.inputs, args.options), args.as_json)
+
+
+# ---- the plan as data: what `invoke_step` runs for each op ------------------------------
+PLAN_DATA = {
+    'cluster': 'cloud-a100-h100',
+    'defaults': {
+        'query': 'What is the name of the person wearing the red dress?',
+        'videos': ['media/road_trip.mp4'],
+    },
+    'doc': 'Answer a question about one or more videos.',
+    'format': 1,
+    'objective': 'minimize energy',
+    'params': [['query', 'text'], ['videos', 'list<video>']],
+    'pipeline': 'default',
+    'placement': {
+        'bound': 1286.0,
+        'cost_usd': 0.002474,
+        'energy_j': 1286.0,
+        'gap': 0.0,
+        'gpus': 4,
+        'greedy': 1286.0,
+        'latency_s': 29.13,
+        'objective': 'energy',
+        'proof': 'z3',
+        'slo': 'latency < 30s',
+        'solver': 'greedy',
+        'status': 'optimal',
+        'value': 1286.0,
+        'workflow': 'video_qa',
+    },
+    'predicted': {'cost_usd': 0.002474927, 'energy_j': 1285.12},
+    'result': {'ref': 'answer'},
+    'slo': 'cost < 2usd, latency < 30s, quality >= 0.647',
+    'source': 'examples/video_qa.mk',
+    'steps': [
+        {
+            'args': [{'ref': 'videos'}],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': [],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.video_opencv:scene_detect',
+                'extra': '',
+                'name': 'opencv.hist',
+                'requires': ['cv2'],
+            },
+            'instance': 'opencv.hist@cpu',
+            'knobs': {'cores': 2, 'threshold': 27.0},
+            'name': 'scenes',
+            'op': 'video.scene_detect',
+            'placement': {
+                'cores': 2,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 0.0,
+            },
+            'predicted': {'cost_usd': 8.133e-05, 'energy_j': 36.6, 'latency_s': 3.05},
+            'yields': None,
+        },
+        {
+            'args': [{'ref': 'scenes'}],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['scenes'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.video_opencv:frame_extract',
+                'extra': '',
+                'name': 'opencv.seek',
+                'requires': ['cv2'],
+            },
+            'instance': 'opencv.seek@cpu',
+            'knobs': {'cores': 1, 'fanout': 4, 'frames': 5, 'sample': 'per-scene'},
+            'name': 'frames',
+            'op': 'video.frame_extract',
+            'placement': {
+                'cores': 1,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 3.05,
+            },
+            'predicted': {'cost_usd': 8.267e-06, 'energy_j': 3.72, 'latency_s': 0.155},
+            'yields': None,
+        },
+        {
+            'args': [{'ref': 'scenes'}],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['scenes'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.speech_whisper:transcribe',
+                'extra': '',
+                'name': 'faster-whisper',
+                'requires': ['faster_whisper'],
+            },
+            'instance': 'faster-whisper/whisper-tiny.en@cpu',
+            'knobs': {'cores': 1, 'fanout': 4, 'model': 'whisper-tiny.en'},
+            'name': 'transcript',
+            'op': 'speech.transcribe',
+            'placement': {
+                'cores': 1,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 3.05,
+            },
+            'predicted': {'cost_usd': 0.000124, 'energy_j': 55.8, 'latency_s': 2.325},
+            'yields': None,
+        },
+        {
+            'args': [{'ref': 'frames'}, {'ref': 'query'}],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['frames'],
+            'fallbacks': [
+                {
+                    'entry': 'murakkab.stdlib.vision_local:detect_objects',
+                    'extra': '',
+                    'name': 'haar-ocr',
+                    'requires': ['cv2', 'rapidocr_onnxruntime'],
+                },
+            ],
+            'impl': {
+                'entry': 'murakkab.stdlib.vision_clip:detect_objects',
+                'extra': '',
+                'name': 'open-clip',
+                'requires': ['open_clip'],
+            },
+            'instance': 'open-clip@cpu',
+            'knobs': {'fanout': 4, 'top_k': 5},
+            'name': 'objects',
+            'op': 'vision.detect_objects',
+            'placement': {
+                'cores': 1,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 3.205,
+            },
+            'predicted': {'cost_usd': 3.333e-05, 'energy_j': 15.0, 'latency_s': 0.625},
+            'yields': None,
+        },
+        {
+            'args': [
+                {'ref': 'query'},
+                {'list': [{'ref': 'objects'}, {'ref': 'transcript'}]},
+            ],
+            'batch': 75,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['objects', 'transcript'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.llm_vllm:run',
+                'extra': 'gpu',
+                'name': 'vllm',
+                'requires': ['vllm'],
+            },
+            'instance': 'gemma-3-27b@gpu:h100x4',
+            'knobs': {
+                'batch': 75,
+                'gpu': 'h100',
+                'load': 2024.0,
+                'max_tokens': 1024,
+                'model': 'gemma-3-27b',
+                'tp': 4,
+            },
+            'name': 'answer',
+            'op': 'llm.answer',
+            'placement': {
+                'cores': 1,
+                'device': 'gpu:h100x4',
+                'gpu_ids': [0, 1, 2, 3],
+                'node': 'h100-vm-0',
+                'start': 5.375,
+            },
+            'predicted': {'cost_usd': 0.002228, 'energy_j': 1174.0, 'latency_s': 23.76},
+            'yields': None,
+        },
+    ],
+    'workflow': 'video_qa',
+}
+PLAN = Plan.from_json(json.dumps(PLAN_DATA))
+
+if __name__ == "__main__":
+    sys.exit(main())

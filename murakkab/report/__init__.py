@@ -1,0 +1,14 @@
+"""The user side of `mkc run`, around the runtime: inputs in; the run directory, report,
+schedule chart and progress display out.
+
+| module | concept |
+|---|---|
+| `inputs.py` | `--input NAME=VALUE` read against the workflow's parameter types |
+| `rundir.py` | the run directory: what a run writes, what `--resume` reads back |
+| `run_report.py` | `build_report`: each op predicted beside measured, the totals, the SLO checks |
+| `render.py` | the report as text (report.txt) and as JSON (`--json`) |
+| `chart.py` | the schedule chart (Gantt, one lane per device) as PNG and self-contained HTML |
+| `progress.py` | the live per-op progress display on stderr (rich) |
+
+docs/run.md describes them for users.
+"""

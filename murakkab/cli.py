@@ -218,6 +218,7 @@ def write_output(text: str, output: str | None) -> None:
     """
     if output is None or output == "-":
         sys.stdout.write(text)
+        sys.stdout.flush()  # before the summary on stderr, when both go to one pipe
         return
     target = Path(output)
     if target.exists() and not target.is_file():

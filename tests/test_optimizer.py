@@ -6,6 +6,7 @@ quality tier and latency tier under each objective; and the choice shows in the 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pytest
 

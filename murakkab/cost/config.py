@@ -102,10 +102,31 @@ def device_text(device: str, units: int) -> str:
     return device if device in ("cpu", "hosted") else f"gpu:{device}x{units}"
 
 
+@dataclass(frozen=True)
+class Device:
+    """An IR `@device` taken apart: `cpu`, `hosted`, `gpu`, `gpu:a100`, `gpu:a100x4`."""
+
+    side: str  # "cpu", "gpu" or "hosted"
+    gpu_type: str = ""  # "a100"; empty off a GPU or for a bare `gpu` pin
+    count: int | None = None  # GPUs; None when the text gives no count
+
+
+_DEVICE = re.compile(r"gpu(?::([a-z0-9]+?)(?:x(\d+))?)?")
+
+
+def parse_device(text: str | None) -> Device:
+    """The one parser of device strings (the inverse of `device_text`); anything
+    that is not a GPU device is taken for what it says (`cpu`, `hosted`)."""
+    match = _DEVICE.fullmatch(text or "")
+    if match is None:
+        return Device(text or "cpu")
+    count = match.group(2)
+    return Device("gpu", match.group(1) or "", int(count) if count else None)
+
+
 def _gpu_count(device: str | None) -> int | None:
     """4 for a physical `gpu:a100x4`; None for a pin without a count."""
-    match = re.fullmatch(r"gpu:[a-z0-9]+x(\d+)", device or "")
-    return int(match.group(1)) if match else None
+    return parse_device(device).count if device else None
 
 
 def number(value: Literal | None, default: float) -> float:

@@ -12,9 +12,10 @@ from typing import Any, ClassVar
 
 from murakkab.passes.base import PassContext
 
-from murakkab.cost.config import device_text, flow_count
+from murakkab.cost.config import flow_count
 from murakkab.cost.grid import drop_ops
 from murakkab.cost.ops import CostContext
+from murakkab.device import device_text
 from murakkab.diagnostics import Diagnostic, DiagnosticError
 from murakkab.ir.core import Level, Literal, Module, Op, Workflow
 from murakkab.ir.rewrite import map_ops

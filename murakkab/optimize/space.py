@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from murakkab.catalogue import Capability, Catalogue
-from murakkab.cost.config import OpConfig, choose, device_text, flow_count, number
+from murakkab.cost.config import OpConfig, choose, flow_count, number
 from murakkab.cost.grid import drop_ops
 from murakkab.cost.ops import CostContext
 from murakkab.cost.parts import find_parts
 from murakkab.cost.workflow import estimate_workflow, predict_op
+from murakkab.device import device_text
 from murakkab.executors import implementations_of
 from murakkab.ir.core import Literal, Op, Operand, Workflow, operand_values
 from murakkab.ir.rewrite import map_ops
@@ -193,10 +194,29 @@ def _shape_of(choice: Choice) -> str:
 
 
 def _structure(space: Space) -> None:
+    flat = flatten_dependencies(space.workflow)
+    space.order.extend(flat.order)
+    space.deps.update(flat.deps)
+    space.sinks = flat.sinks
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """The dependencies between a workflow's non-flow ops, regions flattened."""
+
+    order: list[str]  # non-flow ops, in program order (a dependency order)
+    deps: dict[str, list[str]]  # op -> the non-flow ops it waits for, sorted
+    sinks: list[str]  # the ops whose end is the workflow's end
+
+
+def flatten_dependencies(workflow: Workflow) -> Dependencies:
     """Dependencies between non-flow ops, flattening regions: an op in a region
     waits for what it reads outside, a region's argument stands for its initial
-    value, and a region's users wait for its result."""
-    producers: dict[str, list[str]] = {p.name: [] for p in space.workflow.params}
+    value, and a region's users wait for its result. The optimizer and placement
+    both schedule on this graph."""
+    producers: dict[str, list[str]] = {p.name: [] for p in workflow.params}
+    order: list[str] = []
+    deps: dict[str, list[str]] = {}
 
     def ends(operand: Operand) -> list[str]:
         return sorted({p for v in operand_values(operand) for p in producers.get(v.name, [])})
@@ -209,12 +229,12 @@ def _structure(space: Space) -> None:
                 visit(op.region.ops)
                 producers[op.result.name] = ends(op.region.result)
                 continue
-            space.order.append(op.result.name)
-            space.deps[op.result.name] = sorted({p for o in op.operands for p in ends(o)})
+            order.append(op.result.name)
+            deps[op.result.name] = sorted({p for o in op.operands for p in ends(o)})
             producers[op.result.name] = [op.result.name]
 
-    visit(space.workflow.ops)
-    space.sinks = ends(space.workflow.result)
+    visit(workflow.ops)
+    return Dependencies(order, deps, ends(workflow.result))
 
 
 def _multiplier(workflow: Workflow, name: str) -> float:

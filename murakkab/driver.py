@@ -121,6 +121,10 @@ def compile_file(
     module, tier_notes = resolve_tiers(module, catalogue, context)
     result.sources["-p"] = SourceFile.of("-p", pipeline.spec)  # for -p diagnostics
     passes = parse_pipeline(pipeline.spec, flag="-p")
+    if pipeline.dump_smt and "placement" not in {p.name for p in passes}:
+        from murakkab.placement.guards import dump_smt_unused
+
+        raise dump_smt_unused(pipeline.dump_smt)
     result.pass_context = PassContext(catalogue, context, dump_smt=pipeline.dump_smt)
     module = run_pipeline(
         module,

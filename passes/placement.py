@@ -10,7 +10,6 @@ they lose.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 from murakkab.passes.base import PassContext
@@ -22,6 +21,7 @@ from murakkab.placement.alternatives import Alternative, alternatives
 from murakkab.placement.build import bounds_of, build_problem
 from murakkab.placement.conflict import infeasible
 from murakkab.placement.cpsat import available as cpsat_available
+from murakkab.placement.guards import check_dump_target, not_physical, write_dump
 from murakkab.placement.problem import OBJECTIVES, Problem
 from murakkab.placement.schedule import Schedule
 from murakkab.placement.solve import SOLVERS, Outcome, solve
@@ -31,7 +31,7 @@ from murakkab.slo import SloSpec
 @dataclass(frozen=True)
 class PlacementPass:
     """Does: assigns every op a mode (CPU cores or GPUs), a node, GPU ids and a start time.
-    Requires: a verified physical module (run model-substitution first).
+    Requires: a verified physical module (run model-substitution first; else MK0508).
     Ensures: placed IR whose schedule fits the cluster and meets the latency SLO, or MK0507.
     """
 
@@ -54,7 +54,9 @@ class PlacementPass:
 
     def apply(self, module: Module, ctx: PassContext) -> Module:
         if module.level is Level.LOGICAL:
-            raise ValueError("placement needs a physical module: run model-substitution first")
+            raise DiagnosticError([not_physical(w) for w in module.workflows])
+        if ctx.dump_smt:
+            check_dump_target(ctx.dump_smt)  # before the search, not after it
         dumped = _dumped(module)
         workflows = []
         for workflow in module.workflows:
@@ -70,7 +72,7 @@ class PlacementPass:
         )
         outcome = solve(problem, self.solver, self.timeout_ms, dump=dump and bool(ctx.dump_smt))
         if outcome.smt is not None and ctx.dump_smt:
-            Path(ctx.dump_smt).write_text(outcome.smt, encoding="utf-8")
+            write_dump(ctx.dump_smt, outcome.smt)
         if outcome.schedule is None:
             raise DiagnosticError([infeasible(workflow, slo, problem, self.timeout_ms)])
         others = (

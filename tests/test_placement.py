@@ -1,5 +1,6 @@
 """The placement pass: encode/decode on hand-built problems, greedy against Z3,
-determinism, the unsat diagnostic, --dump-smt, and the reference scenario."""
+determinism, the unsat diagnostic, --dump-smt, parallel copies in waves, the
+refusal of logical IR, and the reference scenario."""
 
 from __future__ import annotations
 
@@ -10,17 +11,23 @@ from pathlib import Path
 import pytest
 import z3
 
+from murakkab.diagnostics import DiagnosticError
+from murakkab.ir.parser import parse_module
+from murakkab.optimize.space import flatten_dependencies
 from murakkab.placement.conflict import core
 from murakkab.placement.decode import decode
 from murakkab.placement.encode import encode
 from murakkab.placement.greedy import greedy
+from murakkab.placement.guards import write_dump
 from murakkab.placement.problem import Instance, Job, Mode, NodeSpec, Problem
 from murakkab.placement.schedule import Schedule, metrics, validate
 from murakkab.placement.solve import solve
 from murakkab.placement.synthetic import random_problem
+from murakkab.source import SourceFile
 from tests.goldens import ROOT, run_mkc
 
 ONE_NODE = "examples/clusters/one_a100_node.toml"
+THIS_MACHINE = "examples/clusters/this_machine.toml"  # 2 cores, no GPU
 
 
 def cpu(duration: float, cores: int = 1) -> Mode:
@@ -209,6 +216,8 @@ def test_the_reference_scenario_holds_the_fewest_gpus_that_meet_the_slo() -> Non
     assert plan["latency_s"] < 30
     ops = {d["op"]: d for d in records if d["kind"] == "placed"}
     assert ops["transcript"]["device"] == "gpu:a100x1" and ops["objects"]["device"] == "cpu"
+    served = next(d for d in records if d["kind"] == "instance")
+    assert (served["instance"], served["gpu_ids"]) == ("gemma-3-27b@gpu:a100x4", [0, 1, 2, 3])
     assert ops["answer"]["gpu_ids"] == ops["solution"]["gpu_ids"] == [0, 1, 2, 3]
     fewer, more = (
         next(d for d in records if d.get("which") == w) for w in ("fewer-gpus", "more-gpus")
@@ -244,8 +253,9 @@ def test_dump_smt_writes_parseable_smtlib(tmp_path: Path) -> None:
 
 def test_an_unplaceable_workflow_is_mk0507_with_the_conflict_and_a_bound() -> None:
     path = ROOT / "tests" / "golden" / "diagnostics" / "MK0507.mk"
-    cluster = "examples/clusters/this_machine.toml"
-    status, _, err = run_mkc(["compile", str(path), "--cluster", cluster, "-q", "-o", "/dev/null"])
+    status, _, err = run_mkc(
+        ["compile", str(path), "--cluster", THIS_MACHINE, "-q", "-o", "/dev/null"]
+    )
     assert status == 1
     assert "error[MK0507]" in err and "cores of node 'localhost'" in err
     assert "relax latency to <=" in err
@@ -256,3 +266,121 @@ def test_options_are_checked() -> None:
         ["compile", "examples/video_qa.mk", "-p", "placement{solver=gurobi}", "-q"]
     )
     assert status == 1 and "MK0501" in err
+
+
+# ---- parallel copies, logical IR, --dump-smt errors, the dependency graph ----------------
+
+THREE_COPIES = """import stdlib.code
+
+workflow three(program: code) -> list<text> {
+    task outputs = parallel copies in {3} {
+        task output = code.execute(program)
+        yield output
+    }
+    return outputs
+}
+
+run three("print(1)")
+"""
+
+
+def test_parallel_copies_that_do_not_fit_at_once_run_in_waves(tmp_path: Path) -> None:
+    job = tmp_path / "three.mk"
+    job.write_text(THREE_COPIES, encoding="utf-8")
+    status, out, err = run_mkc(
+        ["compile", str(job), "--cluster", THIS_MACHINE, "-q", "--emit", "ir"]
+    )
+    assert status == 0, err  # 3 copies of a 1-core op on 2 cores: 2 at once, then 1
+    line = next(x for x in out.splitlines() if "code.execute" in x)
+    assert "at_once = 2" in line and 'node = "localhost"' in line
+    status, again, err = run_mkc(["compile", str(job), "--cluster", ONE_NODE, "-q", "--emit", "ir"])
+    assert status == 0 and "at_once" not in again, err  # 32 cores: all three at once
+    status, text, err = run_mkc(["explain", str(job), "--cluster", THIS_MACHINE, "--json"])
+    assert status == 0, err
+    records = [d for d in json.loads(text)["decisions"] if d["pass"] == "placement"]
+    placed_op = next(d for d in records if d["kind"] == "placed")
+    assert placed_op["mode"] == "cpu 1 core, 2 of 3 at once"
+    plan = next(d for d in records if d["kind"] == "placement")
+    one = placed_op["end_s"] - placed_op["start_s"]
+    assert plan["latency_s"] == pytest.approx(one) and plan["status"] == "optimal"
+
+
+def test_waves_hold_fewer_cores_for_longer() -> None:
+    jobs = (Job("a", "t", (cpu(1.0, 3), replace(cpu(2.0, 2), label="2 of 3"))),)
+    schedule = placed(Problem(jobs, (node(cores=2),)))
+    assert schedule.jobs["a"].mode == 1  # the gang of 3 cores cannot fit; the waves can
+
+
+@pytest.mark.parametrize("command", ["compile", "explain"])
+def test_placement_of_logical_ir_is_mk0508(command: str) -> None:
+    quiet = ["-q"] if command == "compile" else []
+    status, _, err = run_mkc([command, "examples/video_qa.mk", "-p", "placement", *quiet])
+    assert status == 1, err
+    assert "error[MK0508]" in err and "examples/video_qa.mk:10:5" in err
+    assert "run model-substitution before placement" in err
+
+
+@pytest.mark.parametrize("target", ["folder", "missing/placement.smt2"])
+def test_a_dump_smt_that_cannot_be_written_is_mk0509(tmp_path: Path, target: str) -> None:
+    path = tmp_path / target if target != "folder" else tmp_path
+    args = ["compile", "examples/video_qa.mk", "-q", "-o", "/dev/null", "--dump-smt", str(path)]
+    status, _, err = run_mkc(args)
+    assert status == 1, err
+    assert err.startswith("--dump-smt:1:1: error[MK0509]") and str(path) in err
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_the_dump_is_written_atomically(tmp_path: Path) -> None:
+    target = tmp_path / "p.smt2"
+    target.write_text("old", encoding="utf-8")
+    write_dump(str(target), "(assert true)\n")
+    assert target.read_text(encoding="utf-8") == "(assert true)\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["p.smt2"]  # no temporary left
+    with pytest.raises(DiagnosticError) as error:
+        write_dump(str(tmp_path / "gone" / "p.smt2"), "x")
+    assert error.value.diagnostics[0].code == "MK0509" and "--dump-smt" in error.value.sources
+
+
+FLOWS = """level logical
+
+workflow @w(%p: text) -> text {
+  %a = text.summarize(%p) : text
+  %b = flow.parallel() {agents = 2, knob = "n"} : list<text> {
+    %b.x = text.summarize(%p) : text
+    yield %b.x
+  }
+  %c = flow.repeat(%c.prev = %b) {knob = "r", rounds = 2} : list<text> {
+    %c.y = text.summarize(%c.prev, %a) : text
+    %c.z = flow.parallel() {agents = 2, knob = "n"} : list<text> {
+      %c.z.w = text.summarize(%p, %c.y) : text
+      yield %c.z.w
+    }
+    yield %c.z
+  }
+  %d = text.summarize(%c, %a) : text
+  return %d
+}
+"""
+
+
+def test_regions_are_flattened_into_one_dependency_graph() -> None:
+    """The graph placement and the optimizer both schedule on: a region argument
+    stands for its initial value, a region's readers wait for what it yields."""
+    flat = flatten_dependencies(parse_module(SourceFile.of("flows", FLOWS)).workflows[0])
+    assert flat.order == ["a", "b.x", "c.y", "c.z.w", "d"]
+    assert flat.deps == {
+        "a": [],
+        "b.x": [],
+        "c.y": ["a", "b.x"],
+        "c.z.w": ["c.y"],
+        "d": ["a", "c.z.w"],
+    }
+    assert flat.sinks == ["d"]
+
+
+def test_dump_smt_without_a_placement_pass_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "problem.smt2"
+    args = ["compile", "examples/grade_submissions.mk", "-p", "none", "--dump-smt", str(path)]
+    status, _, err = run_mkc(args)
+    assert status == 1 and "error[MK0509]" in err and "no placement pass" in err
+    assert not path.exists()

@@ -15,5 +15,7 @@ vLLM deployment per model and device) that holds its GPUs for the whole plan.
 - solve.py: greedy, then Z3 (or cpsat.py, OR-Tools CP-SAT) within a budget;
 - alternatives.py: the plans with fewer and more GPUs that `mkc explain` shows;
 - conflict.py: MK0507 from an unsat core;
-- synthetic.py: seeded random problems (bench/placement.py, the tests).
+- guards.py: MK0508 (a logical module), MK0509 (`--dump-smt` cannot be written),
+  the atomic write of the dump;
+- synthetic.py: seeded random problems, used only by bench/placement.py and the tests.
 """

@@ -10,6 +10,11 @@ as the `estimate` stage prices it):
   CPU they hold `fanout x cores` cores, on GPUs one GPU each; the latency is
   divided by the busy copies, as in the cost model) or run as one copy
   (`fanout` removed).
+- copies of enclosing `flow.parallel` regions (any op that holds cores or
+  GPUs): all at once (they hold `copies x` the op's resources), or in waves of
+  k at a time (`at_once = k`: they hold k x the resources for
+  `ceil(copies / k)` x the duration; k from the most one node holds, then about
+  half as many, down to one).
 - an LLM served on GPUs: its model, tensor parallelism and operating point;
   it calls the served instance `MODEL@gpu:TYPExTP`. Its GPU type changes only
   when no node holds `tp` GPUs of it (then the same model and `tp` on a type
@@ -25,16 +30,19 @@ context and activations, or 2 GiB for a model not listed.
 
 from __future__ import annotations
 
-import re
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from murakkab.catalogue import Capability, Catalogue
-from murakkab.cost.config import OpConfig, device_text, flow_count
+from murakkab.cost.config import OpConfig, flow_count
 from murakkab.cost.ops import CostContext
 from murakkab.cost.prediction import Prediction
 from murakkab.cost.workflow import OpEstimate, estimate_workflow, predict_op
-from murakkab.ir.core import Literal, Op, Operand, Workflow, operand_values
-from murakkab.optimize.space import resource_configs
+from murakkab.device import device_text, parse_device
+from murakkab.ir.core import Literal, Op, Workflow
+from murakkab.optimize.space import flatten_dependencies, resource_configs
 from murakkab.placement.problem import Instance, Job, Mode, NodeSpec, Problem
 from murakkab.placement.served import llm_modes, served_memory
 from murakkab.slo import SloSpec
@@ -98,15 +106,16 @@ def build_problem(
     nodes = nodes_of(ctx.hardware)
     jobs: list[Job] = []
     instances: dict[str, Instance] = {}
-    deps = dependencies(workflow)
+    deps = flatten_dependencies(workflow).deps
     for op, side_by_side, rounds in _ops(workflow):
         est = by_name.get(op.result.name)
         modes = _modes(op, est, side_by_side, rounds, catalogue, ctx, nodes)
         key = ""
-        if modes and modes[0].device.startswith("gpu") and _is_llm(op, catalogue):
+        device = parse_device(modes[0].device) if modes else None
+        if device is not None and device.side == "gpu" and _is_llm(op, catalogue):
             key = f"{op.attr('model')}@{modes[0].device}"
-            gpus = _gpu_count(modes[0].device)
-            gpu_type = _gpu_type(modes[0].device)
+            gpus = device.count or 1
+            gpu_type = device.gpu_type
             known = instances.get(key)
             calls = (known.calls if known else ()) + (op.result.name,)
             memory = served_memory(ctx, str(op.attr("model")), gpu_type, gpus, nodes)
@@ -153,31 +162,6 @@ def _ops(workflow: Workflow) -> list[tuple[Op, int, int]]:
     return out
 
 
-def dependencies(workflow: Workflow) -> dict[str, list[str]]:
-    """The non-flow ops each non-flow op waits for, regions flattened: an op in a
-    region waits for what it reads outside, a region argument stands for its
-    initial value, and a region's readers wait for what it yields."""
-    producers: dict[str, list[str]] = {p.name: [] for p in workflow.params}
-    deps: dict[str, list[str]] = {}
-
-    def ends(operand: Operand) -> list[str]:
-        return sorted({p for v in operand_values(operand) for p in producers.get(v.name, [])})
-
-    def visit(ops: tuple[Op, ...]) -> None:
-        for op in ops:
-            if op.region is not None:
-                for arg, init in zip(op.region.args, op.operands):
-                    producers[arg.name] = ends(init)
-                visit(op.region.ops)
-                producers[op.result.name] = ends(op.region.result)
-                continue
-            deps[op.result.name] = sorted({p for o in op.operands for p in ends(o)})
-            producers[op.result.name] = [op.result.name]
-
-    visit(workflow.ops)
-    return deps
-
-
 def _is_llm(op: Op, catalogue: Catalogue) -> bool:
     capability = catalogue.lookup(op.name)
     return capability is not None and capability.kind in ("llm", "composition")
@@ -197,16 +181,22 @@ def _modes(
         return [Mode("as written", op.device or "cpu", 0.0, 0.0, 0.0)]
     total = est.copies
     config = est.config
-    written = _mode(op, config, est.prediction.latency_s, est.prediction, copies, rounds, total)
-    if capability.kind != "tool":
-        return llm_modes(op, est, written, rounds, catalogue, ctx, nodes)
+    latency = est.prediction.latency_s
+    written = _mode(op, config, latency, est.prediction, copies, rounds, total)
+    # The copies of enclosing `flow.parallel` regions all at once, or in waves.
     modes = [written]
+    as_written = partial(_mode, op, config, latency, est.prediction, copies, rounds, total)
+    for mode in _ways(as_written, copies, nodes):
+        _add(modes, mode)
+    if capability.kind != "tool":
+        served = llm_modes(op, est, written, rounds, catalogue, ctx, nodes)
+        return served + modes[1:] if config.device == "cpu" else served
     fanout = op.attr("fanout")
     spread = fanout if isinstance(fanout, int) and not isinstance(fanout, bool) else 1
     # The op's device is placement's to choose again; its cores may only go down
     # (to fit a node): how many cores buy how much time is model-substitution's
     # trade, made against the SLO. Off the CPU, the capability's default cores.
-    free = op.replace(device=None).with_attrs(cores=None, gpu=None, tp=None)
+    free = op.replace(device=None).with_attrs(cores=None, gpu=None, tp=None, at_once=None)
     most = _cores_at_most(op, capability)
     for other in resource_configs(free, capability, ctx):
         if other.impl != config.impl or _model(other) != _model(config):
@@ -221,7 +211,8 @@ def _modes(
         if spread > 1:
             variants.append((1, 1.0))  # one copy: on one GPU, or on a small node
         for copies_out, divide in variants:
-            mode = _mode(
+            make = partial(
+                _mode,
                 op,
                 other,
                 prediction.latency_s / divide,
@@ -232,9 +223,42 @@ def _modes(
                 fanout=copies_out,
                 knobs=True,
             )
-            if all(_same(mode, m) is False for m in modes):
-                modes.append(mode)
+            for mode in _ways(make, copies, nodes):
+                _add(modes, mode)
     return modes
+
+
+def _add(modes: list[Mode], mode: Mode) -> None:
+    if all(_same(mode, m) is False for m in modes):
+        modes.append(mode)
+
+
+def _ways(make: Callable[..., Mode], copies: int, nodes: tuple[NodeSpec, ...]) -> list[Mode]:
+    """`make(at_once=K)` for all the copies at once, then in the waves `_at_once` picks."""
+    gang = make(at_once=copies)
+    return [gang, *(make(at_once=k) for k in _at_once(gang, copies, nodes))]
+
+
+def _at_once(gang: Mode, copies: int, nodes: tuple[NodeSpec, ...]) -> list[int]:
+    """How many of the `copies` of a mode (`gang`: all of them at once) may run at
+    once in waves: the most that one node holds, then about half as many, down to
+    one, each the fewest copies that give its number of waves. Empty for one copy,
+    or a mode that holds nothing (a hosted call: its copies overlap freely)."""
+    if copies <= 1 or gang.holds_nothing:
+        return []
+    per_copy = max(1, (gang.gpus or gang.cores) // copies)
+    if gang.gpus:
+        room = max((n.gpu_count(gang.gpu_type) for n in nodes), default=0)
+    else:
+        room = max((n.cores for n in nodes), default=0)
+    out: list[int] = []
+    k = min(room // per_copy, copies - 1)
+    while k >= 1:
+        fewest = math.ceil(copies / math.ceil(copies / k))
+        if fewest not in out:
+            out.append(fewest)
+        k = fewest // 2
+    return out
 
 
 def _cores_at_most(op: Op, capability: Capability) -> int:
@@ -265,8 +289,12 @@ def _mode(
     total: float,
     fanout: int | None = None,
     knobs: bool = False,
+    at_once: int | None = None,
 ) -> Mode:
-    """One mode: `config` on its device, `copies` side by side, `rounds` in a row."""
+    """One mode: `config` on its device, `copies` side by side (`at_once` of them
+    at a time, in waves; None: as the op says), `rounds` in a row. `knobs`: the
+    mode sets the op's resource knobs; otherwise it keeps them, and sets only
+    `at_once` when that is given."""
     spread = fanout
     if spread is None:
         written = op.attr("fanout")
@@ -275,23 +303,39 @@ def _mode(
     device = device_text(config.device, config.units)
     energy = prediction.energy_j * total
     cost = prediction.cost_usd * total
-    duration = latency * rounds
+    given = at_once is not None
+    if at_once is None:
+        written_at_once = op.attr("at_once")
+        at_once = (
+            written_at_once
+            if isinstance(written_at_once, int) and not isinstance(written_at_once, bool)
+            else copies
+        )
+    side_by_side = max(1, min(copies, at_once))
+    waves = 1 if config.device == "hosted" else math.ceil(copies / side_by_side)
+    duration = latency * rounds * waves
+    at_once_value = side_by_side if side_by_side < copies else None
     settings: tuple[tuple[str, Literal | None], ...] = ()
     if knobs:
         values: dict[str, Literal | None] = {
             k: v for k, v in config.knobs.items() if k in ("cores", "gpu", "tp")
         }
         values["fanout"] = spread if spread > 1 else None
+        values["at_once"] = at_once_value
         settings = tuple(sorted(values.items()))
+    elif given and config.device != "hosted":
+        settings = (("at_once", at_once_value),)
     copies_note = f" x{spread}" if spread > 1 else ""
+    if at_once_value is not None and config.device != "hosted":
+        copies_note += f", {side_by_side} of {copies} at once"
     if config.device == "hosted":
         return Mode("hosted", device, duration, energy, cost, knobs=settings)
     if config.device == "cpu":
-        cores = max(1, config.units) * spread * copies
+        cores = max(1, config.units) * spread * side_by_side
         per_copy = max(1, config.units)
         label = f"cpu {per_copy} core{'s' if per_copy > 1 else ''}{copies_note}"
         return Mode(label, device, duration, energy, cost, cores=cores, knobs=settings)
-    gpus = config.units * spread * copies
+    gpus = config.units * spread * side_by_side
     memory = _tool_memory(op, config)
     return Mode(
         f"{device}{copies_note}",
@@ -313,13 +357,3 @@ def _tool_memory(op: Op, config: OpConfig) -> float:
     if params is None:
         return UNKNOWN_TOOL_GB
     return round(params * 2 / 2**30 + WORKSPACE_GB, 3)
-
-
-def _gpu_count(device: str) -> int:
-    found = re.fullmatch(r"gpu:[a-z0-9]+x(\d+)", device)
-    return int(found.group(1)) if found else 1
-
-
-def _gpu_type(device: str) -> str:
-    found = re.fullmatch(r"gpu:([a-z0-9]+?)(?:x\d+)?", device)
-    return found.group(1) if found else ""

@@ -9,9 +9,11 @@ Resource model (docs/passes.md#placement says the same in words):
   overlap in time on one node share its cores (their sum stays within the
   node's) and its GPUs (a GPU runs one job at a time).
 - A job in a region stands for all its copies: `flow.parallel` copies run side
-  by side (they hold `copies x` the resources), `flow.repeat` rounds run one
-  after another (the duration counts every round, scheduled as one block: the
-  span is the same as the interleaved rounds, and so is the time held).
+  by side (they hold `copies x` the resources), or in waves of k at a time
+  (modes with `at_once = k`: k x the resources for `ceil(copies / k)` x the
+  duration), `flow.repeat` rounds run one after another (the duration counts
+  every round, scheduled as one block: the span is the same as the interleaved
+  rounds, and so is the time held).
 - An LLM op served on GPUs calls a *served instance* (vLLM): one per model and
   device, loaded before the job starts (loading a model takes longer than the
   jobs themselves) and holding its GPUs exclusively for the whole plan. Calls

@@ -11,10 +11,11 @@ stdlib/profiles/README.md), else 90% of the GPU, vLLM's default.
 from __future__ import annotations
 
 from murakkab.catalogue import Catalogue
-from murakkab.cost.config import OpConfig, device_text
+from murakkab.cost.config import OpConfig
 from murakkab.cost.ops import CostContext
 from murakkab.cost.prediction import Prediction
 from murakkab.cost.workflow import OpEstimate, predict_op
+from murakkab.device import device_text
 from murakkab.ir.core import Literal, Op
 from murakkab.optimize.space import resource_configs
 from murakkab.placement.problem import Mode, NodeSpec

@@ -1,4 +1,9 @@
-"""Seeded random placement problems, for the benchmark and the tests.
+"""Seeded random placement problems, for the benchmark and the tests only.
+
+The compiler never imports it: bench/placement.py and tests/test_placement.py
+do. It stays in the package (and the wheel, a few kB) so that both can import
+it without a path of their own.
+
 
 A random DAG of `jobs` ops on `devices` A100s (4 per node up to 4 devices,
 else 8 per node) with 32 cores per node. Ops are drawn like the ones the

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -35,12 +36,16 @@ class Call:
     value of every knob (defaults filled in), e.g. {"model": "gemma-3-27b"}.
 
     The runtime (murakkab/runtime, docs/runtime.md) also says where the call
-    runs: `device` ("cpu", "gpu:a100x4", "hosted"), the `gpu_ids` it holds (a
-    subprocess gets them through `murakkab.runtime.resources.device_env`),
-    the `cores` it holds, and `instance`, the object the implementation
-    module's `open_instance(call)` returned for the step's instance key (None
-    when the module defines none). Callers that build a Call by hand may leave
-    them at their defaults.
+    runs: `device` ("cpu", "gpu:a100x4", "hosted"), the `gpu_ids` it holds
+    (the node's indices of that GPU type: a subprocess using GPUs should get
+    CUDA_VISIBLE_DEVICES set to them, and no more of this process's
+    environment than it needs), the `cores` it holds, and `instance`, the
+    object the implementation module's `open_instance(call)` returned for the
+    step's instance key (None when the module defines none). `cancel` is the
+    run's cancel event (None outside a run): it is set when the run is
+    interrupted, and a long call should poll it, stop its work (kill its
+    subprocesses) and raise. Callers that build a Call by hand may leave these
+    at their defaults.
     """
 
     capability: str
@@ -50,6 +55,7 @@ class Call:
     gpu_ids: tuple[int, ...] = ()
     cores: int = 1
     instance: Any = None
+    cancel: threading.Event | None = None
 
 
 class ExecutorError(RuntimeError):

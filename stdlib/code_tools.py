@@ -9,6 +9,9 @@ CPU seconds (`timeout_s` + 1), file size, open files, core dumps and process
 count. A wall-clock deadline (`timeout_s`) kills the whole process group, and
 so does the end of the main process (no background leftovers); stdout and
 stderr are each kept up to `MAX_OUTPUT_BYTES`, the rest drained and dropped.
+The run's cancel event (`Call.cancel`, set when the run is interrupted) is
+polled too: once it is set the process group is killed, the working
+directory removed, and the call raises `ExecutorError` (no result to cache).
 
 Limits of this sandbox, stated plainly:
 - No network isolation: user code can open sockets. Cutting the network needs
@@ -38,6 +41,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,7 +208,7 @@ def execute(call: Call) -> str:
     """code.execute(program): what the program prints, then stderr and how it ended."""
     (program,) = call.args
     timeout_s, memory_mb = _limits(call)
-    result = run_sandboxed({"main.py": str(program)}, timeout_s, memory_mb)
+    result = run_sandboxed({"main.py": str(program)}, timeout_s, memory_mb, cancel=call.cancel)
     parts = [result.stdout]
     if result.stderr:
         parts.append("[stderr]\n" + result.stderr)
@@ -227,14 +231,16 @@ def run_tests(call: Call) -> str:
     lines, passed = [], 0
     for index, solution in enumerate(solutions, start=1):
         files = {"main.py": _RUNNER, "solution.py": str(solution), "test_solution.py": str(tests)}
-        verdict = _candidate_report(files, timeout_s, memory_mb)
+        verdict = _candidate_report(files, timeout_s, memory_mb, call.cancel)
         passed += verdict.startswith("passed")
         lines.append(f"candidate {index}: {verdict}")
     return f"{passed} of {len(lines)} candidates passed every test\n" + "\n".join(lines) + "\n"
 
 
-def _candidate_report(files: dict[str, str], timeout_s: float, memory_mb: int) -> str:
-    result = run_sandboxed(files, timeout_s, memory_mb, keep="report.json")
+def _candidate_report(
+    files: dict[str, str], timeout_s: float, memory_mb: int, cancel: threading.Event | None
+) -> str:
+    result = run_sandboxed(files, timeout_s, memory_mb, keep="report.json", cancel=cancel)
     if result.kept is None:
         tail = result.stderr.strip().splitlines()[-1:] or ["no report"]
         detail = "" if result.timed_out or result.memory_exceeded else f": {tail[0]}"
@@ -268,8 +274,13 @@ def run_sandboxed(
     timeout_s: float,
     memory_mb: int,
     keep: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> SandboxResult:
-    """Run main.py from `files` in a fresh sandbox; `keep` names a file to return the text of."""
+    """Run main.py from `files` in a fresh sandbox; `keep` names a file to return the text of.
+    Raises ExecutorError when `cancel` is set before the program ends (its process
+    group killed, its files removed)."""
+    if cancel is not None and cancel.is_set():
+        raise ExecutorError(_CANCELLED)
     python, identity = _interpreter()
     workdir = tempfile.mkdtemp(prefix="mkc-sandbox-")
     try:
@@ -298,7 +309,9 @@ def run_sandboxed(
             start_new_session=True,
             **identity,
         )
-        stdout, stderr, timed_out = _collect(process, timeout_s)
+        stdout, stderr, timed_out, cancelled = _collect(process, timeout_s, cancel)
+        if cancelled:
+            raise ExecutorError(_CANCELLED)
         kept = Path(workdir, keep) if keep is not None else None
         kept_text = kept.read_text(encoding="utf-8") if kept and kept.is_file() else None
     finally:
@@ -315,13 +328,14 @@ def run_sandboxed(
 
 
 def _collect(
-    process: subprocess.Popen[bytes], timeout_s: float
-) -> tuple[_CappedBuffer, _CappedBuffer, bool]:
-    """Read both pipes until EOF or the deadline; then kill the process group."""
+    process: subprocess.Popen[bytes], timeout_s: float, cancel: threading.Event | None = None
+) -> tuple[_CappedBuffer, _CappedBuffer, bool, bool]:
+    """Read both pipes until EOF, the deadline or `cancel`; then kill the process group.
+    Returns the two streams, whether the deadline passed and whether `cancel` was set."""
     assert process.stdout is not None and process.stderr is not None
     buffers = (_CappedBuffer(), _CappedBuffer())
     deadline = time.monotonic() + timeout_s
-    timed_out = False
+    timed_out = cancelled = False
     with selectors.DefaultSelector() as selector:
         selector.register(process.stdout, selectors.EVENT_READ, buffers[0])
         selector.register(process.stderr, selectors.EVENT_READ, buffers[1])
@@ -329,6 +343,9 @@ def _collect(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 timed_out = True
+                break
+            if cancel is not None and cancel.is_set():
+                cancelled = True
                 break
             for key, _ in selector.select(min(remaining, 0.1)):
                 chunk = os.read(key.fd, 65536)
@@ -342,7 +359,10 @@ def _collect(
     process.wait()
     process.stdout.close()
     process.stderr.close()
-    return buffers[0], buffers[1], timed_out
+    return buffers[0], buffers[1], timed_out, cancelled
+
+
+_CANCELLED = "code sandbox: cancelled (the run was interrupted; process group killed)"
 
 
 def _kill_group(pgid: int) -> None:

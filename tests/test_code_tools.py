@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
+import threading
 import time
+from pathlib import Path
 
 import pytest
-from murakkab.stdlib.code_tools import MAX_OUTPUT_BYTES, execute, run_tests
+from murakkab.stdlib.code_tools import MAX_OUTPUT_BYTES, execute, run_sandboxed, run_tests
 
-from murakkab.executors import Call, implementation
+from murakkab.executors import Call, ExecutorError, implementation
 
 FIB = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
 WRONG_FIB = "def fib(n):\n    return 1 if n < 2 else fib(n - 1) + fib(n - 2)\n"
@@ -135,3 +138,19 @@ def test_run_tests_reports_timeouts_and_memory_kills_as_such() -> None:
     assert "candidate 1: ERROR timed out after 0.5 s (process group killed)" in out
     assert "candidate 2: FAILED 2 of 2 tests; first failure: test_zero: MemoryError" in out
     assert out.rstrip().endswith("(memory limit of 128 MB)")
+
+
+def test_the_cancel_event_kills_the_program_and_removes_its_files() -> None:
+    before = set(Path(tempfile.gettempdir()).glob("mkc-sandbox-*"))
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    start = time.monotonic()
+    with pytest.raises(ExecutorError, match="cancelled"):
+        run_sandboxed({"main.py": "import time\ntime.sleep(25)"}, 30, 256, cancel=cancel)
+    assert time.monotonic() - start < 3
+    assert set(Path(tempfile.gettempdir()).glob("mkc-sandbox-*")) <= before
+    call = Call("code.execute", ("print('never')",), {}, cancel=cancel)  # set: nothing starts
+    with pytest.raises(ExecutorError, match="cancelled"):
+        execute(call)
+    unset = Call("code.execute", ("print('ran')",), {}, cancel=threading.Event())
+    assert execute(unset) == "ran\n"

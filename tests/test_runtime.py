@@ -9,7 +9,13 @@ from __future__ import annotations
 import _thread
 import collections
 import functools
+import importlib
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -22,13 +28,19 @@ from murakkab.driver import compile_file
 from murakkab.executors import Call
 from murakkab.hardware import DEVICE_KINDS
 from murakkab.plan import Impl, Placement, Plan, Step, build_plan
+from murakkab.runtime import invoke, resolve
 from murakkab.runtime.cache import ResultCache, cache_key
-from murakkab.runtime.energy import EnergyMeter, RaplCounters
+from murakkab.runtime.energy import (
+    EnergyMeter,
+    NvmlCounters,
+    RaplCounters,
+    device_kind_of,
+    gpu_count,
+)
 from murakkab.runtime.engine import run_plan
 from murakkab.runtime.instances import INSTANCES
-from murakkab.runtime.invoke import StepFailed, invoke_step, resolve_args
+from murakkab.runtime.invoke import StepFailed, copy_path, invoke_step, resolve_args
 from murakkab.runtime.options import RunOptions
-from murakkab.runtime.resources import device_env
 from murakkab.runtime.trace import OpTrace
 from tests import fake_executors
 from tests.fake_executors import EXECUTORS, FakeModel, Flaky, Recorder, sleeping
@@ -227,8 +239,7 @@ def test_executors_see_where_they_run() -> None:
     run_plan(plan_of(step), {"x": "q"}, options(executors={"llm.generate": recorder}))
     call = recorder.calls[0]
     assert (call.device, call.gpu_ids) == ("gpu:a100x2", (2, 3))
-    assert device_env(call, {})["CUDA_VISIBLE_DEVICES"] == "2,3"
-    assert device_env(Placement("cpu"), {})["CUDA_VISIBLE_DEVICES"] == ""
+    assert isinstance(call.cancel, threading.Event) and not call.cancel.is_set()
 
 
 # ---- retries, fallbacks, missing implementations ---------------------------------------
@@ -276,6 +287,41 @@ def test_invoke_step_raises_step_failed_with_the_trace() -> None:
     assert failed.value.trace.step == "a#1" and failed.value.trace.attempts == 1
     copy = pickle.loads(pickle.dumps(failed.value))
     assert (copy.message, copy.trace) == (failed.value.message, failed.value.trace)
+
+
+def test_retries_are_validated() -> None:
+    for bad in (-1, 11, True, 1.5):
+        with pytest.raises(ValueError, match="retries must be"):
+            RunOptions(retries=bad)
+    with pytest.raises(ValueError, match="backoff_s"):
+        RunOptions(backoff_s=-1)
+    assert RunOptions(retries=10).retries == 10
+
+
+def test_backoff_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(invoke, "MAX_BACKOFF_S", 0.05)
+    opts = options(executors={"llm.generate": Flaky(2, "llm.generate")}, backoff_s=100.0)
+    result = run_plan(plan_of(leaf("a")), {"x": "q"}, opts)
+    assert result.status == "ok" and result.traces[0].attempts == 3
+    assert result.wall_s < 1.0
+
+
+def test_an_op_backing_off_gives_its_cores_back() -> None:
+    # One core: `a` fails at once and backs off 0.4 s; `b` (ready at 0.05 s) runs meanwhile.
+    a = leaf("a", "llm.generate", "x", impl="a")
+    c = leaf("c", "llm.generate", "x", impl="c", placement=Placement("hosted"))
+    b = leaf("b", "llm.generate", "c", impl="b")
+    table = {
+        **EXECUTORS,
+        "llm.generate/a": Flaky(1, "llm.generate"),
+        "llm.generate/c": sleeping(0.05, "llm.generate"),
+    }
+    opts = options(executors=table, cluster=cluster(("n1", 1)), backoff_s=0.4, retries=1)
+    result = run_plan(plan_of(a, c, b, result="a"), {"x": "q"}, opts)
+    assert result.status == "ok", result.error
+    by = {t.step: t for t in result.traces}
+    assert by["a"].attempts == 2
+    assert by["b"].end < by["a"].end and by["b"].wait_s < 0.2
 
 
 def test_a_plan_reading_an_unknown_name_fails_cleanly() -> None:
@@ -376,7 +422,10 @@ def test_cache_keys_follow_values_not_placement(tmp_path: Path) -> None:
     key = cache_key("llm.generate", "e", {"model": "m", "cores": 2}, ("q",))
     assert key == cache_key("llm.generate", "e", {"model": "m", "cores": 8, "tp": 4}, ("q",))
     assert key != cache_key("llm.generate", "e", {"model": "n"}, ("q",))
-    assert key != cache_key("llm.generate", "e", {"model": "m"}, ("q",), copy="#1")
+    paths = ("#1", "@1", "@0#1", "@1#0", "#1@0")
+    keys = {cache_key("llm.generate", "e", {"model": "m"}, ("q",), copy=p) for p in paths}
+    assert len(keys | {key}) == len(paths) + 1
+    assert key != cache_key("llm.generate", "e", {"model": "m"}, ("q",), version="VERSION=2")
     video = tmp_path / "v.mp4"
     video.write_bytes(b"one")
     before = cache_key("video.scene_detect", "e", {}, ([str(video)],))
@@ -384,6 +433,98 @@ def test_cache_keys_follow_values_not_placement(tmp_path: Path) -> None:
     assert cache_key("video.scene_detect", "e", {}, ([str(video)],)) != before
     cache = ResultCache(tmp_path / "c")
     assert key is not None and cache.put(key, "i", ("a", 1)) and cache.get(key).value == ("a", 1)
+
+
+def test_copies_and_rounds_are_cached_apart(tmp_path: Path) -> None:
+    # Every copy and round computes llm.generate(x) with equal arguments: distinct samples.
+    counting = Recorder("llm.generate")
+    par = Step("r.p", "flow.parallel", (), count=2, body=(leaf("r.p.one", "llm.generate", "x"),),
+               yields={"ref": "r.p.one"})  # fmt: skip
+    repeat = Step("r", "flow.repeat", ({"ref": "x"},), count=2, body=(par,),
+                  body_args=("r.carried",), yields={"ref": "r.p"})  # fmt: skip
+    opts = options(executors={"llm.generate": counting}, cache_dir=tmp_path)
+    first = run_plan(plan_of(repeat), {"x": "q"}, opts)
+    assert first.status == "ok", first.error
+    assert len(counting.calls) == 4 and not any(t.cached for t in first.traces)
+    again = run_plan(plan_of(repeat), {"x": "q"}, opts)
+    assert len(counting.calls) == 4 and all(t.cached for t in again.traces)
+    assert sorted(t.step for t in again.traces) == [
+        "r.p.one@0#0", "r.p.one@0#1", "r.p.one@1#0", "r.p.one@1#1"]  # fmt: skip
+    assert copy_path("r.p.one@1#0", "r.p.one") == "@1#0" and copy_path("a", "a") == ""
+
+
+def _module(folder: Path, name: str, text: str) -> None:
+    (folder / f"{name}.py").write_text(text)
+    importlib.invalidate_caches()
+
+
+def test_a_fallback_result_is_cached_under_the_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    entry = "mkc_test_not_yet_installed:run"
+    step = leaf("a", impl="primary", entry=entry, fallbacks=(Impl("backup", FAKE_ENTRY),))
+    opts = options(executors={}, cache_dir=tmp_path / "cache")
+    first = run_plan(plan_of(step), {"x": "q"}, opts)
+    assert (first.traces[0].impl, first.traces[0].cached) == ("backup", False)
+    version = resolve.code_version("tests.fake_executors")
+    assert version.startswith("sha256:")
+    key = cache_key("llm.generate", FAKE_ENTRY, {}, ("q",), "", version)
+    stored = ResultCache(tmp_path / "cache").get(key or "")
+    assert stored is not None and (stored.impl, stored.missing) == ("backup", ("primary",))
+    resumed = run_plan(plan_of(step), {"x": "q"}, opts)  # the primary is still missing
+    trace = resumed.traces[0]
+    assert (trace.impl, trace.fallback_from, trace.cached) == ("backup", "primary", True)
+    _module(tmp_path, "mkc_test_not_yet_installed", "def run(call):\n    return 'primary:q'\n")
+    try:
+        installed = run_plan(plan_of(step), {"x": "q"}, opts)  # recomputed by the primary
+        assert (installed.traces[0].impl, installed.traces[0].cached) == ("primary", False)
+        assert installed.result == "primary:q"
+        assert run_plan(plan_of(step), {"x": "q"}, opts).traces[0].cached
+    finally:
+        sys.modules.pop("mkc_test_not_yet_installed", None)
+        resolve.clear_caches()
+
+
+def test_a_fallback_result_is_reused_when_the_primary_failed_when_called(tmp_path: Path) -> None:
+    fails = Impl("broken", "tests.fake_executors:fake_always_fails")
+    step = leaf("a", impl="broken", entry=fails.entry, fallbacks=(Impl("backup", FAKE_ENTRY),))
+    opts = options(executors={}, cache_dir=tmp_path, retries=0)
+    first = run_plan(plan_of(step), {"x": "q"}, opts)
+    assert first.traces[0].impl == "backup" and first.traces[0].attempts == 2
+    again = run_plan(plan_of(step), {"x": "q"}, opts)
+    assert again.traces[0].cached and again.traces[0].fallback_from == "broken"
+    assert again.result == first.result
+
+
+def test_editing_an_executor_module_invalidates_its_results(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    name = "mkc_test_versioned_executor"
+    step = leaf("a", impl="v", entry=f"{name}:run")
+    opts = options(executors={}, cache_dir=tmp_path / "cache")
+
+    def edit(text: str) -> tuple[Any, bool]:
+        _module(tmp_path, name, text)
+        if name in sys.modules:
+            importlib.reload(sys.modules[name])
+        resolve.clear_caches()  # a new process, as far as the runtime knows
+        result = run_plan(plan_of(step), {"x": "q"}, opts)
+        return result.result, result.traces[0].cached
+
+    try:
+        assert edit("def run(call):\n    return 'one'\n") == ("one", False)
+        assert run_plan(plan_of(step), {"x": "q"}, opts).traces[0].cached
+        assert edit("def run(call):\n    return 'two!'\n") == ("two!", False)
+        assert edit("VERSION = 7\ndef run(call):\n    return 'three'\n") == ("three", False)
+        # the module declares its version: an edit that keeps it keeps the results
+        assert edit("VERSION = 7\ndef run(call):\n    return 'four, no'\n") == ("three", True)
+    finally:
+        sys.modules.pop(name, None)
+        resolve.clear_caches()
 
 
 # ---- energy -----------------------------------------------------------------------------
@@ -415,6 +556,54 @@ def test_rapl_counters_handle_wraparound(tmp_path: Path) -> None:
     (package / "energy_uj").write_text("1000\n")  # wrapped: 2000 uJ later
     spent = meter.stop(reading, "cpu", (), meter.cores, DEVICE_KINDS["cpu-core"])
     assert spent.source == "rapl" and spent.joules == pytest.approx(0.002)
+    assert meter.start("cpu", (), "cpu-vm-2").source == "modelled"  # not this machine
+
+
+class FakeNvml:
+    """A FAKE pynvml: two H100s whose energy counters grow by 5 J per reading."""
+
+    def __init__(self) -> None:
+        self.mj = [1000, 2000]
+
+    def nvmlInit(self) -> None:
+        pass
+
+    def nvmlDeviceGetCount(self) -> int:
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+        return index
+
+    def nvmlDeviceGetName(self, handle: int) -> bytes:
+        return b"NVIDIA H100 80GB HBM3"
+
+    def nvmlDeviceGetMemoryInfo(self, handle: int) -> Any:
+        return type("Memory", (), {"total": 80 * 2**30})()
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, handle: int) -> int:
+        self.mj[handle] += 5000
+        return self.mj[handle]
+
+
+def test_nvml_measures_only_gpus_of_this_machine_and_of_the_op_type(tmp_path: Path) -> None:
+    nvml = NvmlCounters(FakeNvml())
+    assert nvml.types == ["h100", "h100"]
+    meter = EnergyMeter(rapl=RaplCounters(tmp_path), nvml=nvml)
+    h100 = DEVICE_KINDS["h100-80gb"]
+    for node in ("", "localhost"):
+        reading = meter.start("gpu:h100x1", (1,), node)
+        assert meter.stop(reading, "gpu:h100x1", (1,), 1, h100).source == "nvml"
+    assert meter.start("gpu:h100x1", (0,), "h100-vm-1").source == "modelled"  # another node
+    assert meter.start("gpu:a100x1", (0,), "localhost").source == "modelled"  # another type
+    assert meter.start("gpu:h100x1", (2,), "localhost").source == "modelled"  # no such GPU
+    assert meter.start("gpu", (0,), "").source == "modelled"
+
+
+def test_device_strings_are_read_by_parse_device() -> None:
+    devices = ("gpu:a100x4", "gpu:a100", "gpu", "cpu", "hosted")
+    assert [gpu_count(d) for d in devices] == [4, 1, 0, 0, 0]
+    assert device_kind_of("gpu:h100x2", {}) is DEVICE_KINDS["h100-80gb"]
+    assert device_kind_of("hosted", {}) is None and device_kind_of("gpu", {}) is None
 
 
 # ---- Ctrl-C -------------------------------------------------------------------------------
@@ -439,3 +628,121 @@ def test_ctrl_c_returns_what_finished_and_a_rerun_resumes(tmp_path: Path) -> Non
     second = run_plan(plan, {"x": "q"}, options(executors=table, cache_dir=tmp_path))
     assert second.status == "ok"
     assert [t.cached for t in second.traces] == [True, True, False, False]
+
+
+def _sandboxes() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("mkc-sandbox-*"))
+
+
+def _process_in(folder: Path) -> int | None:
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cwd").resolve() == folder.resolve():
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def test_ctrl_c_kills_a_running_sandbox_and_returns_promptly() -> None:
+    before = _sandboxes()
+    seen: list[int | None] = []
+
+    def press_ctrl_c() -> None:  # once the sandboxed program runs
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (new := _sandboxes() - before):
+            time.sleep(0.02)
+        time.sleep(0.2)
+        seen.extend(_process_in(folder) for folder in new)
+        _thread.interrupt_main()
+
+    step = leaf("run", "code.execute", "x", impl="subprocess-sandbox",
+                entry="murakkab.stdlib.code_tools:execute", knobs={"timeout_s": 60})  # fmt: skip
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    started = time.monotonic()
+    program = "import time\ntime.sleep(25)\n"
+    result = run_plan(plan_of(step), {"x": program}, options(executors={}, grace_s=0.3))
+    assert result.status == "interrupted"
+    assert time.monotonic() - started < 5
+    assert result.traces[0].error.startswith("cancelled") and "abandoned" not in result.error
+    assert len(seen) == 1 and seen[0] is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(seen[0], 0)
+    assert _sandboxes() <= before  # its working directory is gone
+
+
+def test_a_second_ctrl_c_ends_the_grace_period_without_raising() -> None:
+    handler = signal.getsignal(signal.SIGINT)
+
+    def twice(call: Call) -> Any:  # FAKE: Ctrl-C twice, then wait to be cancelled
+        _thread.interrupt_main()
+        deadline = time.monotonic() + 5
+        while signal.getsignal(signal.SIGINT) is handler and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the runtime handles the first one
+        time.sleep(0.1)
+        _thread.interrupt_main()
+        assert call.cancel is not None and call.cancel.wait(30)
+        raise RuntimeError("FAKE: stopped")
+
+    started = time.monotonic()
+    opts = options(executors={"llm.generate": twice}, grace_s=30)
+    result = run_plan(plan_of(leaf("a")), {"x": "q"}, opts)
+    assert result.status == "interrupted" and result.error.startswith("interrupted (Ctrl-C)")
+    assert time.monotonic() - started < 3
+    assert result.traces[0].error.startswith("cancelled") and result.traces[0].attempts == 1
+    assert signal.getsignal(signal.SIGINT) is handler
+
+
+def test_a_run_stops_when_its_cancel_event_is_set() -> None:
+    cancel = threading.Event()
+
+    def waits(call: Call) -> Any:  # FAKE: someone else cancels the run meanwhile
+        threading.Timer(0.1, cancel.set).start()
+        assert call.cancel is cancel and cancel.wait(30)
+        raise RuntimeError("FAKE: stopped")
+
+    opts = options(executors={"llm.generate": waits}, cancel=cancel, grace_s=30)
+    result = run_plan(chain(2), {"x": "q"}, opts)
+    assert result.status == "interrupted" and result.error.startswith("cancelled after 0 op(s)")
+    assert [t.step for t in result.traces] == ["s1"]
+
+
+_STUCK_RUN = """\
+import os, signal, sys, threading, time
+from murakkab.cluster import Cluster, Node
+from murakkab.hardware import DEVICE_KINDS
+from murakkab.plan import Impl, Placement, Plan, Step
+from murakkab.runtime import engine
+from murakkab.runtime.options import RunOptions
+
+engine.CANCEL_WAIT_S = 0.2
+
+def stuck(call):  # ignores Call.cancel
+    time.sleep(60)
+
+def press_ctrl_c():
+    for _ in range(2):
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+step = Step("a", "llm.generate", ({"ref": "x"},), impl=Impl("stuck", "nowhere:run"),
+            placement=Placement("cpu", "n1"))
+plan = Plan("t", (("x", "text"),), (step,), {"ref": "a"})
+nodes = (Node("n1", 2, 1.0, ()),)
+options = RunOptions(executors={"llm.generate": stuck}, grace_s=60,
+                     cluster=Cluster("t", nodes, dict(DEVICE_KINDS), ""))
+threading.Thread(target=press_ctrl_c, daemon=True).start()
+result = engine.run_plan(plan, {"x": "q"}, options)
+print(result.status, result.error, flush=True)
+"""
+
+
+def test_an_interrupted_process_exits_with_an_op_still_running() -> None:
+    started = time.monotonic()
+    command = [sys.executable, "-c", _STUCK_RUN]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert time.monotonic() - started < 10
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("interrupted interrupted (Ctrl-C) after 0 op(s) finished")
+    assert "1 op(s) did not stop when cancelled and were abandoned" in done.stdout
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr

@@ -7,7 +7,7 @@
 | `options.py` | `RunOptions` |
 | `args.py` | `resolve_args`: argument trees to values; what a step waits for |
 | `resolve.py` | implementation → callable (overrides, entries); missing-package messages |
-| `resources.py` | core budgets per node, GPU locks, `device_env` (CUDA_VISIBLE_DEVICES) |
+| `resources.py` | core budgets per node, GPU locks |
 | `instances.py` | the process's model-instance cache (`open_instance`) |
 | `batching.py` | concurrent calls to one instance served by one `run_batch` |
 | `cache.py` | the content-addressed result cache (resume after a failure) |

@@ -1,11 +1,18 @@
 """The content-addressed cache of step results: a re-run resumes instead of recomputing.
 
-Key: sha256 over the capability, the executor that computes the step (its
-entry, or an override's name), its knobs except those that only say how or
-where it runs (`RESOURCE_KNOBS`), the canonical form of its argument *values*,
-and, inside `flow.parallel`, the copy it belongs to (copies of one body are
-distinct samples, not one result). Same inputs, same executor, same knobs:
-same key, wherever and whenever the step ran.
+Key: sha256 over the capability, the executor that computed the value (the
+entry of the implementation that answered, a fallback's when a fallback did,
+or an override's name), the version of its code (`resolve.code_version`: the
+module's `VERSION`, else a digest of its file), its knobs except those that
+only say how or where it runs (`RESOURCE_KNOBS`), the canonical form of its
+argument *values*, and, inside flow ops, the copy and round path of the
+execution ("@1#2": round 1 of a `flow.repeat`, copy 2 of a `flow.parallel`
+inside it; `invoke.copy_path`). The path is there because copies and rounds
+of a body are distinct samples: a sampling executor must give each copy and
+round its own answer, even when their arguments are equal; and a resumed run
+gives the same executions the same labels, so it finds each one's entry.
+Same inputs, same code, same knobs, same path: same key, wherever and
+whenever the step ran.
 
 Arguments are keyed by value: JSON data as is; a string or `Path` that names
 an existing file also by the file's size and modification time (so an edited
@@ -54,6 +61,9 @@ class CacheEntry:
     impl: str  # the implementation that computed the value
     value: Any
     executor: str = ""  # the callable that computed it
+    # implementations planned before `impl` that could not be loaded then (the
+    # reason it answered): once one of them loads, the entry is not reused
+    missing: tuple[str, ...] = ()
 
 
 def cache_key(
@@ -62,13 +72,17 @@ def cache_key(
     knobs: Mapping[str, Any],
     args: tuple[Any, ...],
     copy: str = "",
+    version: str = "",
 ) -> str | None:
-    """The step's key, or None when an argument has no canonical form."""
+    """The step's key, or None when an argument has no canonical form. `copy` is
+    the execution's copy and round path ("@1#2"; "" outside flow ops), `version`
+    the executor's `code_version`."""
     try:
         seen = {
             "format": CACHE_FORMAT,
             "capability": capability,
             "executor": executor,
+            "version": version,
             "knobs": {k: canonical(v) for k, v in knobs.items() if k not in RESOURCE_KNOBS},
             "args": [canonical(a) for a in args],
             "copy": copy,
@@ -139,9 +153,13 @@ class ResultCache:
                 log.warning("ignoring corrupt cache entry %s (%s)", path, error)
         return None
 
-    def put(self, key: str, impl: str, value: Any, executor: str = "") -> bool:
+    def put(
+        self, key: str, impl: str, value: Any, executor: str = "", missing: tuple[str, ...] = ()
+    ) -> bool:
         """Store a result atomically; False when it cannot be serialised or written."""
         record = {"format": CACHE_FORMAT, "impl": impl, "executor": executor, "value": value}
+        if missing:
+            record["missing"] = list(missing)
         try:
             text = json.dumps(record, allow_nan=False)
             if json.loads(text) != record:
@@ -185,4 +203,6 @@ def _from_pickle(data: bytes) -> CacheEntry:
 def _entry(record: Any) -> CacheEntry:
     if not isinstance(record, dict) or record.get("format") != CACHE_FORMAT:
         raise ValueError("not a cache entry of this format")
-    return CacheEntry(str(record["impl"]), record["value"], str(record.get("executor", "")))
+    missing = tuple(str(name) for name in record.get("missing", ()))
+    executor = str(record.get("executor", ""))
+    return CacheEntry(str(record["impl"]), record["value"], executor, missing)

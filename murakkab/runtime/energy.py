@@ -2,12 +2,19 @@
 
 Sources, best first (`OpTrace.energy_source`):
 
-- "nvml": GPU ops whose `gpu_ids` are GPUs of this machine, from NVML's total
-  energy counter (`nvmlDeviceGetTotalEnergyConsumption`, mJ; Volta and later),
-  summed over the op's GPUs. Needs `pip install "murakkab[gpu]"`. The ids are
-  taken as NVML indices (CUDA's default order on a single-type node).
-- "rapl": CPU ops, from the package counters in
-  /sys/class/powercap/intel-rapl:N/energy_uj (wraparound at
+- "nvml": GPU ops placed on this machine whose `gpu_ids` are GPUs of the op's
+  type here, from NVML's total energy counter
+  (`nvmlDeviceGetTotalEnergyConsumption`, mJ; Volta and later), summed over
+  the op's GPUs. Needs `pip install "murakkab[gpu]"`. The ids are taken as
+  NVML indices (CUDA's default order on a single-type node). "This machine" is
+  the node as discovered (`hardware.LOCAL_NODE`, "localhost": the cluster when
+  no spec is given) or no node (not placed); a cluster spec does not say which
+  of its nodes this process runs on, so the ops placed on its nodes are
+  modelled, even when this machine has a GPU of that index. The type must
+  match too: NVML's GPU i is taken for an op on "gpu:h100x1" with id i only
+  when it is an H100 (`hardware.kind_of_gpu`).
+- "rapl": CPU ops placed on this machine (as for "nvml"), from the package
+  counters in /sys/class/powercap/intel-rapl:N/energy_uj (wraparound at
   max_energy_range_uj), when readable (often root only). A package counter
   measures everything on the package, so an op is charged its share:
   joules x (its cores / this machine's cores).
@@ -30,6 +37,7 @@ token counts (the cost model's prediction stays in `OpTrace.predicted`).
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 import re
 import threading
@@ -38,7 +46,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from murakkab.hardware import DEVICE_KINDS, DeviceKind, usable_cores
+from murakkab.device import Device, parse_device
+from murakkab.hardware import (
+    DEVICE_KINDS,
+    LOCAL_NODE,
+    DeviceKind,
+    DiscoveredGpu,
+    kind_of_gpu,
+    usable_cores,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,26 +108,31 @@ class RaplCounters:
 
 
 class NvmlCounters:
-    """Total energy per GPU through NVML, in millijoules; absent without pynvml or GPUs."""
+    """Total energy per GPU through NVML, in millijoules; absent without pynvml or GPUs.
 
-    def __init__(self) -> None:
+    `nvml` stands in for the `pynvml` module (tests pass a fake)."""
+
+    def __init__(self, nvml: Any = None) -> None:
         self.pynvml: Any = None
         self.handles: list[Any] = []
+        self.types: list[str] = []  # the GPU type of each index: "h100"
         try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            handles = [
-                pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())
-            ]
+            if nvml is None:
+                nvml = importlib.import_module("pynvml")
+            nvml.nvmlInit()
+            handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(nvml.nvmlDeviceGetCount())]
             for handle in handles:  # boards before Volta have no energy counter
-                pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+                nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
+            types = [_gpu_type(nvml, handle) for handle in handles]
         except Exception:  # noqa: BLE001 - no module, driver, device or counter: not available
             return
-        self.pynvml, self.handles = pynvml, handles
+        self.pynvml, self.handles, self.types = nvml, handles, types
 
-    def covers(self, gpu_ids: tuple[int, ...]) -> bool:
-        return bool(gpu_ids) and all(0 <= i < len(self.handles) for i in gpu_ids)
+    def covers(self, gpu_ids: tuple[int, ...], gpu_type: str) -> bool:
+        """Whether this machine's GPUs `gpu_ids` are all GPUs of `gpu_type`."""
+        return bool(gpu_ids) and all(
+            0 <= i < len(self.handles) and self.types[i] == gpu_type for i in gpu_ids
+        )
 
     def read(self, gpu_ids: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(
@@ -127,12 +148,15 @@ class EnergyMeter:
         self.nvml = nvml if nvml is not None else NvmlCounters()
         self.cores = usable_cores()
 
-    def start(self, device: str, gpu_ids: tuple[int, ...]) -> Reading:
+    def start(self, device: str, gpu_ids: tuple[int, ...], node: str = "") -> Reading:
+        """`node` is the op's node in the plan ("": not placed, i.e. here)."""
         now = time.monotonic()
         try:
-            if device.startswith("gpu") and self.nvml.covers(gpu_ids):
+            parsed = _device(device)
+            here = node in ("", LOCAL_NODE)
+            if parsed.side == "gpu" and here and self.nvml.covers(gpu_ids, parsed.gpu_type):
                 return Reading(now, "nvml", self.nvml.read(gpu_ids))
-            if device == "cpu" and self.rapl.available:
+            if device == "cpu" and here and self.rapl.available:
                 return Reading(now, "rapl", self.rapl.read())
         except Exception as error:  # noqa: BLE001 - a counter that stops answering: model it
             log.debug("energy counter unreadable (%s); modelling", error)
@@ -171,18 +195,32 @@ def device_kind_of(device: str, cluster_kinds: dict[str, DeviceKind]) -> DeviceK
         return None
     if device == "cpu":
         return find_kind("cpu", cluster_kinds) or DEVICE_KINDS["cpu-core"]
-    match = re.fullmatch(r"gpu:([a-z0-9]+?)(?:x\d+)?", device)
-    if match is None:
+    parsed = _device(device)
+    if parsed.side != "gpu" or not parsed.gpu_type:
         return None
-    return find_kind(match.group(1), cluster_kinds) or find_kind(match.group(1), DEVICE_KINDS)
+    return find_kind(parsed.gpu_type, cluster_kinds) or find_kind(parsed.gpu_type, DEVICE_KINDS)
 
 
 def gpu_count(device: str) -> int:
-    """4 for "gpu:a100x4", 1 for "gpu:a100"; 0 off a GPU."""
-    match = re.fullmatch(r"gpu:[a-z0-9]+?(?:x(\d+))?", device)
-    if match is None:
+    """4 for "gpu:a100x4", 1 for "gpu:a100"; 0 off a GPU (or a bare "gpu")."""
+    parsed = _device(device)
+    if parsed.side != "gpu" or not parsed.gpu_type:
         return 0
-    return int(match.group(1) or 1)
+    return parsed.count or 1
+
+
+def _device(text: str) -> Device:
+    return parse_device(text)
+
+
+def _gpu_type(nvml: Any, handle: Any) -> str:
+    """The GPU type ("h100") of an NVML device, as `discover_this_machine` names it."""
+    name = nvml.nvmlDeviceGetName(handle)
+    if isinstance(name, bytes):  # older nvidia-ml-py releases return bytes
+        name = name.decode("utf-8", "replace")
+    memory_gb = round(nvml.nvmlDeviceGetMemoryInfo(handle).total / 2**30, 1)
+    kind = kind_of_gpu(DiscoveredGpu(str(name), memory_gb, None))
+    return kind.gpu_type or ""
 
 
 _lock = threading.Lock()

@@ -5,35 +5,50 @@ GPUs (when `options.resources` is set); then for the planned implementation and
 each fallback in turn: resolve it (override table, else its entry), open its
 model instance once per process, call it (through its batcher when it batches)
 and measure its energy; a failure is retried `options.retries` times with
-exponential backoff, then the next implementation is tried. An `ExecutorError`
-(a missing package, a refused request: retrying will not help) goes to the next
-implementation at once. Success stores the result in the cache and returns it
-with its trace; failing for good raises `StepFailed`.
+exponential backoff (each wait at most `MAX_BACKOFF_S`, without holding the
+cores or GPUs: they are given back for the wait and taken again after), then
+the next implementation is tried. An `ExecutorError` (a missing package, a
+refused request: retrying will not help) goes to the next implementation at
+once. Success stores the result in the cache, keyed by the implementation that
+answered, and returns it with its trace; failing for good raises `StepFailed`.
+
+The cache lookup follows the order the run would take: the key of the planned
+implementation first, then each fallback's, skipping implementations that
+cannot be loaded here. An entry a fallback computed because an implementation
+before it could not be loaded is not reused once that one loads: the step is
+computed again, by it.
+
+`options.cancel` (the run's cancel event) reaches each call as `Call.cancel`.
+Once it is set, nothing is retried and no fallback is tried: the step fails
+with "cancelled", and its result, if it comes anyway, is still stored.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
+import threading
 import time
 from typing import Any
 
 from murakkab.executors import Call, ExecutorError
-from murakkab.plan import Impl, Step
+from murakkab.plan import Impl, Placement, Step
 from murakkab.runtime.args import resolve_args
 from murakkab.runtime.batching import BATCHERS
-from murakkab.runtime.cache import ResultCache, cache_key
+from murakkab.runtime.cache import CacheEntry, ResultCache, cache_key
 from murakkab.runtime.energy import device_kind_of, gpu_count, meter
 from murakkab.runtime.instances import INSTANCES
 from murakkab.runtime.options import RunOptions
-from murakkab.runtime.resolve import Resolved, executor_name, override_for, resolve
-from murakkab.runtime.resources import Held
+from murakkab.runtime.resolve import Resolved, executor_name, resolve
+from murakkab.runtime.resources import Held, Resources
 from murakkab.runtime.trace import OpTrace
 
-__all__ = ["StepFailed", "invoke_step", "resolve_args"]
+__all__ = ["MAX_BACKOFF_S", "StepFailed", "copy_path", "invoke_step", "resolve_args"]
 
 log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 2.0  # the longest wait between two attempts
+CANCELLED = "cancelled: the run was interrupted"
 
 
 class StepFailed(Exception):
@@ -59,18 +74,15 @@ def invoke_step(
     flow ops it must follow the trace convention, "name#i" for copy i of a
     `flow.parallel` and "name@r" for round r of a `flow.repeat` (nested: the
     suffixes in order, e.g. "debated.revisions.revision@1#2"), because the
-    cache tells parallel copies apart by their "#i" suffixes.
+    cache keys each copy and round by that path (`copy_path`).
     """
     label = label or step.name
     trace = _new_trace(step, label)
     table = options.table()
     cache = ResultCache(options.cache_dir) if options.cache_dir is not None else None
-    key = None
+    path = copy_path(label, step.name)
     if cache is not None:
-        primary = override_for(step.op, step.impl, table)
-        executor = executor_name(primary) if primary is not None else _entry(step.impl)
-        key = cache_key(step.op, executor, step.knobs, args, _copy_of(label, step.name))
-        found = cache.get(key) if key is not None else None
+        found = _lookup(cache, step, args, path, table)
         if found is not None:
             trace.start = trace.end = time.monotonic() - options.t0
             trace.impl, trace.executor = found.impl, found.executor
@@ -80,28 +92,113 @@ def invoke_step(
                 trace.fallback_from = step.impl.name
             _emit(options, "cached", trace)
             return found.value, trace
-    holding: Any = (
-        options.resources.hold(step.placement, trace.cores, step.instance or label)
-        if options.resources is not None
-        else contextlib.nullcontext(Held(0.0, trace.cores))
-    )
-    with holding as held:
+    if _cancelled(options):
+        raise _cancel(step, trace, options, started=False)
+    holding = _Holding(options.resources, step.placement, trace.cores, step.instance or label)
+    try:
+        held = holding.take()
         trace.wait_s, trace.cores = held.wait_s, held.cores
-        value = _run(step, args, options, table, trace)
-    if cache is not None and key is not None:
-        cache.put(key, trace.impl, value, trace.executor)
+        value, resolved, missing = _run(step, args, options, table, trace, holding)
+    finally:
+        holding.give_back()
+    if cache is not None and (key := _key(step, resolved, args, path)) is not None:
+        cache.put(key, trace.impl, value, trace.executor, missing)
     return value, trace
 
 
-def _run(step: Step, args: tuple[Any, ...], options: RunOptions, table: Any, trace: OpTrace) -> Any:
+def copy_path(label: str, name: str) -> str:
+    """The copies and rounds a label names, in order: "@2#1" of "a.b@2#1" (step "a.b")."""
+    suffix = label[len(name) :] if label.startswith(name) else label
+    return "".join(re.findall(r"[#@]\d+", suffix))
+
+
+def _candidates(step: Step) -> list[Impl | None]:
+    return [step.impl, *step.fallbacks] if step.impl is not None else [None]
+
+
+def _name(impl: Impl | None) -> str:
+    return impl.name if impl is not None else "(override)"
+
+
+def _key(step: Step, resolved: Resolved, args: tuple[Any, ...], path: str) -> str | None:
+    return cache_key(step.op, resolved.executor, step.knobs, args, path, resolved.version)
+
+
+def _lookup(
+    cache: ResultCache, step: Step, args: tuple[Any, ...], path: str, table: Any
+) -> CacheEntry | None:
+    """The cached value of the step, by the implementations in plan order."""
+    loadable: set[str] = set()  # implementations before the current one that load now
+    tried: set[str] = set()
+    for impl in _candidates(step):
+        try:
+            resolved = resolve(step.op, impl, table)
+        except ExecutorError:
+            continue  # cannot load here: the run would skip it too
+        key = _key(step, resolved, args, path)
+        if key is None:
+            return None  # an argument has no canonical form: nothing is cached
+        if key not in tried:
+            tried.add(key)
+            found = cache.get(key)
+            if found is not None and not loadable.intersection(found.missing):
+                return found
+        loadable.add(_name(impl))
+    return None
+
+
+class _Holding:
+    """The op's cores or GPUs: taken, given back while it backs off, taken again."""
+
+    def __init__(
+        self, resources: Resources | None, placement: Placement | None, cores: int, owner: str
+    ) -> None:
+        self.resources = resources
+        self.placement = placement
+        self.cores = cores
+        self.owner = owner
+        self.held: Held | None = None
+
+    def take(self) -> Held:
+        if self.resources is None:
+            self.held = Held(0.0, self.cores)
+        else:
+            self.held = self.resources.acquire(self.placement, self.cores, self.owner)
+        return self.held
+
+    def give_back(self) -> None:
+        held, self.held = self.held, None
+        if held is not None and self.resources is not None:
+            self.resources.release(self.placement, held)
+
+    def pause(self, seconds: float, cancel: threading.Event | None) -> None:
+        """Wait `seconds` (less when `cancel` is set) holding nothing."""
+        self.give_back()
+        if cancel is None:
+            time.sleep(seconds)
+        elif cancel.wait(seconds):
+            return  # cancelled: the caller stops, and needs nothing
+        self.take()
+
+
+def _run(
+    step: Step,
+    args: tuple[Any, ...],
+    options: RunOptions,
+    table: Any,
+    trace: OpTrace,
+    holding: _Holding,
+) -> tuple[Any, Resolved, tuple[str, ...]]:
+    """The value, the implementation that computed it, and the implementations
+    planned before it that could not be loaded."""
     trace.start = time.monotonic() - options.t0
     trace.attempts = 0
     _emit(options, "start", trace)
-    candidates: list[Impl | None] = [step.impl, *step.fallbacks] if step.impl else [None]
     errors: list[str] = []
+    missing: list[str] = []
     planned = trace.impl
-    for n, impl in enumerate(candidates):
-        name = impl.name if impl is not None else "(override)"
+    for n, impl in enumerate(_candidates(step)):
+        name = _name(impl)
         if n > 0:
             trace.fallback_from = planned
             trace.impl = name
@@ -110,19 +207,26 @@ def _run(step: Step, args: tuple[Any, ...], options: RunOptions, table: Any, tra
             resolved = resolve(step.op, impl, table)
         except ExecutorError as error:
             errors.append(str(error))  # names the implementation already
+            missing.append(name)
             continue
-        tries = 1 + max(0, options.retries)
+        tries = 1 + options.retries
         for attempt in range(tries):
             if attempt > 0:
-                time.sleep(options.backoff_s * 2 ** (attempt - 1))
-                _emit(options, "retry", trace)
+                delay = min(MAX_BACKOFF_S, options.backoff_s * 2 ** (attempt - 1))
+                holding.pause(delay, options.cancel)
+                if not _cancelled(options):
+                    _emit(options, "retry", trace)
+            if _cancelled(options):
+                raise _cancel(step, trace, options)
             trace.attempts += 1
             try:
                 value = _call(step, args, resolved, options, trace)
-            except ExecutorError as error:
-                errors.append(f"{name}: {error}")
-                break
             except Exception as error:  # noqa: BLE001 - any failure of the executor is retried
+                if _cancelled(options):
+                    raise _cancel(step, trace, options) from None
+                if isinstance(error, ExecutorError):
+                    errors.append(f"{name}: {error}")
+                    break
                 log.info("%s: %s failed (attempt %d): %s", trace.step, name, attempt + 1, error)
                 if attempt == tries - 1:
                     errors.append(f"{name}: {type(error).__name__}: {error}")
@@ -132,12 +236,27 @@ def _run(step: Step, args: tuple[Any, ...], options: RunOptions, table: Any, tra
                 trace.fallback_from = ""
             trace.end = time.monotonic() - options.t0
             _emit(options, "end", trace)
-            return value
+            return value, resolved, tuple(missing)
     trace.end = time.monotonic() - options.t0
     trace.error = errors[-1] if errors else "no implementation ran"
     _emit(options, "failed", trace)
     message = f"step '{trace.step}' ({step.op}) failed: " + "; ".join(errors)
     raise StepFailed(message, trace)
+
+
+def _cancelled(options: RunOptions) -> bool:
+    return options.cancel is not None and options.cancel.is_set()
+
+
+def _cancel(step: Step, trace: OpTrace, options: RunOptions, started: bool = True) -> StepFailed:
+    """The failure of a step stopped by the run's cancel event."""
+    trace.end = time.monotonic() - options.t0
+    if not started:
+        trace.start, trace.attempts = trace.end, 0
+    trace.error = CANCELLED
+    if started:
+        _emit(options, "failed", trace)
+    return StepFailed(f"step '{trace.step}' ({step.op}) {CANCELLED}", trace)
 
 
 def _call(
@@ -146,17 +265,18 @@ def _call(
     """One attempt: instance, call (batched or not), energy and cost."""
     device = trace.device
     knobs = dict(step.knobs)
-    reading = meter().start(device, trace.gpu_ids)
+    cancel = options.cancel
+    reading = meter().start(device, trace.gpu_ids, trace.node)
     size = 1
     try:
         instance = None
         if resolved.open_instance is not None:
             trace.instance = step.instance or f"{resolved.impl}@{device}"
-            first = Call(step.op, args, knobs, device, trace.gpu_ids, trace.cores)
+            first = Call(step.op, args, knobs, device, trace.gpu_ids, trace.cores, cancel=cancel)
             owner = executor_name(resolved.open_instance)
             instance, loaded = INSTANCES.get(trace.instance, owner, resolved.open_instance, first)
             trace.instance_loaded = trace.instance_loaded or loaded
-        call = Call(step.op, args, knobs, device, trace.gpu_ids, trace.cores, instance)
+        call = Call(step.op, args, knobs, device, trace.gpu_ids, trace.cores, instance, cancel)
         if resolved.run_batch is not None and step.batch > 1:
             key = step.instance or resolved.executor
             batcher = BATCHERS.get(key, resolved.run_batch, options.batch_window_s)
@@ -190,16 +310,6 @@ def _new_trace(step: Step, label: str) -> OpTrace:
         cores=cores,
         predicted=dict(step.predicted),
     )
-
-
-def _entry(impl: Impl | None) -> str:
-    return impl.entry if impl is not None else ""
-
-
-def _copy_of(label: str, name: str) -> str:
-    """The parallel copies a label names: "#1#0" of "a.b@2#1#0"."""
-    suffix = label[len(name) :] if label.startswith(name) else label
-    return "".join(re.findall(r"#\d+", suffix))
 
 
 def _emit(options: RunOptions, kind: str, trace: OpTrace) -> None:

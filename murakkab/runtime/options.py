@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import importlib
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 Executor = Callable[[Call], Any]
 EventHook = Callable[[str, "OpTrace"], None]
+MAX_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,9 @@ class RunOptions:
     e.g. "tests.fake_executors").
 
     `cache_dir` turns on the content-addressed result cache (None: off).
-    `retries` are the extra attempts per implementation after a failure, with
-    `backoff_s`, 2 x `backoff_s`, ... between them; then the step's fallbacks.
+    `retries` (0 to `MAX_RETRIES`) are the extra attempts per implementation
+    after a failure, with `backoff_s`, 2 x `backoff_s`, ... between them (each
+    wait at most `invoke.MAX_BACKOFF_S`); then the step's fallbacks.
     `on_event(kind, trace)` is called with "start", "end", "retry", "fallback",
     "cached" and "failed" (a progress display; it must be quick and thread-safe).
     `cluster` prices and powers the device kinds for modelled energy and cost,
@@ -46,6 +49,12 @@ class RunOptions:
     `t0` is the monotonic time trace times count from (`run_plan` sets it).
     `resources` gates steps by their cores and GPUs (`run_plan` sets it; None:
     no gating, e.g. under Ray, which holds the resources itself).
+    `cancel` is the run's cancel event, passed to every executor as
+    `Call.cancel` (`run_plan` makes one per run unless given one): setting it
+    asks the running ops to stop, and `run_plan` returns "interrupted". A run
+    started by an op may pass the op's `Call.cancel` here, to stop with it.
+    Neither `resources` nor `cancel` pickles: leave them None in options sent
+    to other processes.
     """
 
     executors: Mapping[str, Executor] | None = None
@@ -60,6 +69,18 @@ class RunOptions:
     batch_window_s: float = 0.005  # how long a batch waits for more calls
     grace_s: float = 2.0  # after Ctrl-C, how long running ops may take to finish
     resources: Resources | None = None
+    cancel: threading.Event | None = None
+
+    def __post_init__(self) -> None:
+        retries = self.retries
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise ValueError(f"retries must be a whole number, not {retries!r}")
+        if not 0 <= retries <= MAX_RETRIES:
+            raise ValueError(f"retries must be from 0 to {MAX_RETRIES}, not {retries}")
+        for name in ("backoff_s", "grace_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"{name} must be a number of seconds >= 0, not {value!r}")
 
     def table(self) -> Mapping[str, Executor]:
         """The override table: `executors` over the `executors_module`'s EXECUTORS."""

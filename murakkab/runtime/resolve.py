@@ -5,13 +5,19 @@ The override table (`RunOptions.executors`) wins; otherwise `Impl.entry`
 hooks `open_instance(call)` (load a model once, murakkab/runtime/instances.py)
 and `run_batch(calls)` (serve concurrent calls together,
 murakkab/runtime/batching.py); an override callable carries them as attributes.
+
+`Resolved.version` is what the result cache records of the code that runs
+(`code_version`): the `VERSION` its module declares, else a digest of the
+module's file, so that editing an executor invalidates what it computed.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +40,7 @@ class Resolved:
     function: Callable[[Call], Any]
     open_instance: Callable[[Call], Any] | None = None
     run_batch: Callable[[list[Call]], list[Any]] | None = None
+    version: str = ""  # `code_version` of the module that defines `function`
 
 
 def override_for(
@@ -49,6 +56,38 @@ def executor_name(function: Callable[..., Any]) -> str:
     return f"{module}:{getattr(function, '__qualname__', type(function).__name__)}"
 
 
+def code_version(module_name: str) -> str:
+    """The version of an imported module's code, for cache keys: "VERSION=x" when
+    it defines `VERSION` (its author bumps it when results change, and may keep
+    it through edits that change nothing), else "sha256:..." of its file as this
+    process first read it (the code that runs: modules are not reloaded), else
+    "" (no such module, or no file)."""
+    module = sys.modules.get(module_name)
+    if module is None:
+        return ""
+    declared = getattr(module, "VERSION", None)
+    if declared is not None:
+        return f"VERSION={declared}"
+    path = getattr(module, "__file__", None)
+    return _file_digest(path) if isinstance(path, str) else ""
+
+
+@functools.cache
+def _file_digest(path: str) -> str:
+    try:
+        with open(path, "rb") as file:
+            return "sha256:" + hashlib.file_digest(file, "sha256").hexdigest()
+    except OSError:
+        return ""
+
+
+def clear_caches() -> None:
+    """Forget the loaded implementations and module digests of this process, e.g.
+    after `importlib.reload` of an executor module."""
+    _load_cached.cache_clear()
+    _file_digest.cache_clear()
+
+
 def resolve(
     capability: str, impl: Impl | None, table: Mapping[str, Callable[[Call], Any]]
 ) -> Resolved:
@@ -62,6 +101,7 @@ def resolve(
             override,
             getattr(override, "open_instance", None),
             getattr(override, "run_batch", None),
+            code_version(getattr(override, "__module__", None) or ""),
         )
     if impl is None:
         raise MissingImplementation(f"{capability} has no implementation in the plan")
@@ -89,6 +129,7 @@ def _load_cached(capability: str, impl: Impl) -> Resolved:
         function,
         getattr(module, "open_instance", None),
         getattr(module, "run_batch", None),
+        code_version(module_name),
     )
 
 

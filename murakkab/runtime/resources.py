@@ -15,24 +15,20 @@ busy shared instance can make it wait long). An op on a GPU without `gpu_ids`
 (not placed) takes no lock. GPU and
 hosted ops take no core permits: they wait on their device or the network.
 
-`device_env(placement)` is the environment a subprocess executor should run
-with: `CUDA_VISIBLE_DEVICES` set to the op's GPU ids ("" on a CPU, to keep
-the process off the GPUs); ids are the node's indices of that GPU type, which
-are CUDA's indices on a node with one GPU type.
+`hold` holds them for a block; `acquire` and `release` are its two halves, for
+an op that gives them back while it backs off between retries.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from murakkab.executors import Call
 from murakkab.hardware import LOCAL_NODE, usable_cores
 from murakkab.plan import Placement
 
@@ -129,32 +125,32 @@ class Resources:
     def hold(self, placement: Placement | None, cores: int, owner: str) -> Iterator[Held]:
         """Hold what the op needs while the block runs: `cores` permits of its
         node on a CPU (at most the pool's size), its GPUs on a GPU."""
+        held = self.acquire(placement, cores, owner)
+        try:
+            yield held
+        finally:
+            self.release(placement, held)
+
+    def acquire(self, placement: Placement | None, cores: int, owner: str) -> Held:
+        """Take what the op needs, waiting for it; give it back with `release`."""
         began = time.monotonic()
         if placement is None or placement.device == "hosted":
-            yield Held(0.0, cores)
+            return Held(0.0, cores)
+        if placement.device == "cpu":
+            taken = self.pool(placement.node).acquire(cores)
+            return Held(time.monotonic() - began, taken)
+        self.gpus.acquire(_gpus(placement), owner)
+        return Held(time.monotonic() - began, cores)
+
+    def release(self, placement: Placement | None, held: Held) -> None:
+        """Give back what `acquire(placement, ...)` returned as `held`."""
+        if placement is None or placement.device == "hosted":
             return
         if placement.device == "cpu":
-            pool = self.pool(placement.node)
-            taken = pool.acquire(cores)
-            try:
-                yield Held(time.monotonic() - began, taken)
-            finally:
-                pool.release(taken)
-            return
-        gpus = [(placement.node, placement.gpu_type, i) for i in sorted(placement.gpu_ids)]
-        self.gpus.acquire(gpus, owner)
-        try:
-            yield Held(time.monotonic() - began, cores)
-        finally:
-            self.gpus.release(gpus)
+            self.pool(placement.node).release(held.cores)
+        else:
+            self.gpus.release(_gpus(placement))
 
 
-def device_env(where: Placement | Call, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment for a subprocess running the op: `base` (default: this
-    process's) with CUDA_VISIBLE_DEVICES set to its GPUs, or "" on a CPU."""
-    env = dict(os.environ if base is None else base)
-    if where.device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""
-    elif where.gpu_ids:
-        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in where.gpu_ids)
-    return env
+def _gpus(placement: Placement) -> list[tuple[str, str, int]]:
+    return [(placement.node, placement.gpu_type, i) for i in sorted(placement.gpu_ids)]

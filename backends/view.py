@@ -15,6 +15,7 @@ from typing import Any
 from murakkab.backends.quoting import Identifiers
 
 from murakkab.catalogue import stdlib_catalogue
+from murakkab.device import parse_device
 from murakkab.plan import Plan, Step
 from murakkab.runtime.args import reads
 
@@ -174,12 +175,14 @@ def cpu_count(step: Step) -> int:
 def gpu_count(step: Step) -> int:
     """GPUs the step holds: its placed GPU ids, else the count in its device ("gpu:a100x4")."""
     placement = step.placement
-    if placement is None or not placement.device.startswith("gpu"):
+    if placement is None:
+        return 0
+    device = parse_device(placement.device)
+    if device.side != "gpu":
         return 0
     if placement.gpu_ids:
         return len(placement.gpu_ids)
-    _, _, count = placement.device.rpartition("x")
-    return int(count) if count.isdigit() else 1
+    return device.count or 1
 
 
 def _param_names(step: Step) -> list[str]:

@@ -1,6 +1,9 @@
 """The python and ray backends: every example compiles to both, both run (with the
 FAKE test executors, tests/fake_executors.py) and give the local runtime's result;
-hostile strings stay data; a Ray worker killed mid-op loses no job.
+hostile strings stay data; a Ray worker killed mid-op loses no job. The plan's
+command line reads inputs as `mkc run` does and refuses bad ones (and broken
+`--executors` modules) in one line; Ctrl-C exits 130; a Ray plan stops at its
+first failure, cancelling what still runs.
 
 Ray tests share one local Ray started by the `ray_session` fixture (start-up
 takes seconds); the emitted Ray plans join it with `--ray-address`, and one
@@ -9,6 +12,7 @@ test lets a plan start (and stop) its own.
 
 from __future__ import annotations
 
+import _thread
 import ast
 import functools
 import io
@@ -16,6 +20,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,13 +35,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from murakkab.backends import emit
+from murakkab.backends.flow import FlowRun, copy_label, handles, map_leaves, round_label
 from murakkab.backends.quoting import Identifiers, UnsafeValue, doc_text, py_literal, sanitize
 from murakkab.backends.ray import load_program, run_ray
 from murakkab.backends.ray.layout import ray_layout
+from murakkab.backends.support import (
+    PlanRun,
+    load_executors,
+    op_count,
+    plan_arguments,
+    ray_address_problem,
+)
+from murakkab.backends.view import gpu_count
 
 from murakkab.plan import Placement, Plan, Step
+from murakkab.report.inputs import parse_inputs
 from murakkab.runtime.engine import RunOptions, run_plan
-from tests.fake_ray_executors import killable, worker_pids
+from tests.fake_ray_executors import held_module, killable, worker_pids
 from tests.goldens import ROOT, example_plan, examples, hostile_plan, plan_golden, run_mkc
 
 FAKES = "tests.fake_executors"
@@ -82,17 +97,24 @@ def local_results(emitted: dict[tuple[str, str], str]) -> dict[str, Any]:
     return out
 
 
-def run_plan_file(path: Path, *args: str, cwd: Path = ROOT, timeout: float = 120) -> dict[str, Any]:
-    """`python PLAN --executors tests.fake_executors --json ARGS`, as JSON."""
+def plan_process(
+    path: Path, *args: str, cwd: Path = ROOT, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python PLAN ARGS`, finished."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, str(path), "--executors", FAKES, "--json", *args],
+    return subprocess.run(
+        [sys.executable, str(path), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         env=env,
         timeout=timeout,
     )
+
+
+def run_plan_file(path: Path, *args: str, cwd: Path = ROOT, timeout: float = 120) -> dict[str, Any]:
+    """`python PLAN --executors tests.fake_executors --json ARGS`, as JSON."""
+    done = plan_process(path, "--executors", FAKES, "--json", *args, cwd=cwd, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout)
     return result
@@ -228,6 +250,221 @@ def test_python_plan_reports_a_failed_op(emitted: dict[tuple[str, str], str]) ->
     result = module.execute({}, fake_options(executors=table, retries=0, backoff_s=0))
     assert result.status == "failed" and "the detector is broken" in result.error
     assert "objects" in {t.step for t in result.traces if t.error}
+
+
+# ---- the command line of a plan -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["query=42", "videos=a.mp4", "videos=b.mp4"],  # text stays text; list flags add up
+        ["query=null", 'videos=["a.mp4", "b.mp4"]', "videos=c.mp4"],
+        ["query=[1, 2]", "videos=@@at.mp4"],
+    ],
+)
+def test_plan_reads_inputs_as_mkc_run_does(
+    flags: list[str], tmp_path: Path, emitted: dict[tuple[str, str], str]
+) -> None:
+    """`python plan.py --input ...` and `mkc run --input ...` get the same values."""
+    plan = plan_in(emitted[("video_qa", "python")])
+    options = [item for flag in flags for item in ("--input", flag)]
+    parsed = plan_arguments(options, plan, description="test").inputs
+    assert parsed == parse_inputs(plan, flags, {})
+    assert isinstance(parsed["query"], str) and all(isinstance(v, str) for v in parsed["videos"])
+    path = tmp_path / "plan.py"
+    path.write_text(emitted[("video_qa", "python")], encoding="utf-8")
+    ours = run_plan_file(path, *options)
+    run_dir = tmp_path / "run"
+    command = ["run", "examples/video_qa.mk", "--executors", FAKES, "--json", "-q"]
+    status, out, err = run_mkc([*command, "--run-dir", str(run_dir), *options])
+    assert status == 0, err
+    theirs = json.loads(out)
+    stored = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["inputs"]
+    assert stored == parsed
+    assert ours["status"] == theirs["status"] == "ok"
+    assert ours["result"] == theirs["result"]
+    local = run_plan(plan, parsed, fake_options())
+    assert ours["result"] == local.result
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["query=a", "query=b"], "given twice"),
+        (["nope=1"], "no such input"),
+        (["query"], "NAME=VALUE"),
+        (['videos=["a.mp4", 3]'], "is not a video"),
+    ],
+)
+def test_plan_refuses_bad_inputs_in_one_line(
+    flags: list[str], says: str, emitted: dict[tuple[str, str], str], capsys: Any
+) -> None:
+    plan = plan_in(emitted[("video_qa", "python")])
+    options = [item for flag in flags for item in ("--input", flag)]
+    with pytest.raises(SystemExit) as stopped:
+        plan_arguments(options, plan, description="test")
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and says in err and "--input" in err
+
+
+BROKEN_EXECUTORS = {
+    "raises": ('raise RuntimeError("no GPU here")\n', "importing it raised RuntimeError: no GPU"),
+    "syntax": ("def broken(:\n", "importing it raised SyntaxError"),
+    "exits": ("raise SystemExit(3)\n", "importing it raised SystemExit: 3"),
+    "imports": ("import no_such_package_here\n", "cannot import it"),
+    "values": ('EXECUTORS = {"llm.answer": 3}\n', "'llm.answer' to something that is not"),
+    "table": ("EXECUTORS = 3\n", "has no EXECUTORS dict"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_EXECUTORS))
+def test_plan_refuses_a_broken_executors_module(
+    kind: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    emitted: dict[tuple[str, str], str],
+    capsys: Any,
+) -> None:
+    """A module that raises on import, or whose EXECUTORS is not a table of
+    functions: one line naming --executors, exit status 2, no traceback."""
+    source, says = BROKEN_EXECUTORS[kind]
+    name = f"broken_executors_{kind}"
+    (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # found in the current directory, as `python -m` would
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    plan = plan_in(emitted[("video_qa", "python")])
+    with pytest.raises(SystemExit) as stopped:
+        plan_arguments(["--executors", name], plan, description="test")
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"--executors {name}: " in err and says in err
+    if kind == "raises":  # the same as a program: no traceback
+        path = tmp_path / "plan.py"
+        path.write_text(emitted[("video_qa", "python")], encoding="utf-8")
+        done = plan_process(path, "--executors", name, cwd=tmp_path)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr
+
+
+def test_load_executors_returns_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fake_executors import EXECUTORS
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    assert load_executors(FAKES) == EXECUTORS
+
+
+def test_python_plan_ctrl_c_exits_130_saying_what_finished(
+    tmp_path: Path, emitted: dict[tuple[str, str], str]
+) -> None:
+    """SIGINT while an op runs: the running op gets its grace period, the plan
+    says on one line how many ops finished and where they are, exit status 130."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "held_executors.py").write_text(
+        held_module("speech.transcribe", str(marks)), encoding="utf-8"
+    )
+    path = tmp_path / "plan.py"
+    path.write_text(emitted[("video_qa", "python")], encoding="utf-8")
+    command = [sys.executable, str(path), "--executors", "held_executors", "--json"]
+    process = subprocess.Popen(
+        [*command, "--cache-dir", str(tmp_path / "cache")],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not worker_pids(marks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert worker_pids(marks) == [process.pid]  # transcribe is running in the plan
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert time.monotonic() - interrupted < 15  # the grace period, not the 60 s op
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    plan = plan_in(emitted[("video_qa", "python")])
+    result = json.loads(out)
+    assert result["status"] == "interrupted"
+    done = [op for op in result["ops"] if not op["error"]]
+    assert "scenes" in {op["step"] for op in done}
+    assert f"interrupted (Ctrl-C) after {len(done)} of {op_count(plan)} op(s) finished" in err
+    assert str(tmp_path / "cache") in err
+
+
+def test_python_plan_stops_when_its_cancel_event_is_set(
+    tmp_path: Path, emitted: dict[tuple[str, str], str]
+) -> None:
+    """A caller's cancel event (`RunOptions.cancel`, e.g. a parent run's) reaches the
+    running op as `Call.cancel`; the plan starts nothing new and ends "interrupted"."""
+    module = load_program(emitted[("video_qa", "python")], "video_qa_plan")
+    cancel = threading.Event()
+    table = {"speech.transcribe": killable("speech.transcribe", str(tmp_path))}
+
+    def cancel_once_running() -> None:
+        deadline = time.monotonic() + 30
+        while not worker_pids(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        cancel.set()
+
+    threading.Thread(target=cancel_once_running, daemon=True).start()
+    began = time.monotonic()
+    result = module.execute({}, fake_options(executors=table, cancel=cancel))
+    assert time.monotonic() - began < 20
+    assert result.status == "interrupted" and result.error.startswith("cancelled after")
+    assert result.result is None and "answer" not in {t.step for t in result.traces}
+    transcript = next(t for t in result.traces if t.step == "transcript")
+    assert "cancelled" in transcript.error
+
+
+def test_plan_refuses_retries_out_of_range(
+    emitted: dict[tuple[str, str], str], capsys: Any
+) -> None:
+    plan = plan_in(emitted[("video_qa", "python")])
+    with pytest.raises(SystemExit) as stopped:
+        plan_arguments(["--retries", "-1"], plan, description="test")
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "--retries -1" in err
+
+
+# ---- what both backends share ----------------------------------------------------------
+
+
+def test_flow_ops_and_trees_are_shared() -> None:
+    assert PlanRun.parallel is FlowRun.parallel and PlanRun.repeat is FlowRun.repeat
+    assert copy_label("a", 2) == "a#2" and round_label("a#2", 0) == "a#2@0"
+    seen: list[tuple[str, str]] = []
+
+    def body(run: Any, reads: dict[str, Any], *, label: str) -> Any:
+        seen.append((label, reads.get("c", "")))
+        return reads.get("c", "") + "+"
+
+    run = FlowRun()
+    assert run.parallel(2, body, {}, "p") == ["+", "+"]
+    assert run.repeat(2, body, {}, "c", "x", "r") == "x++"
+    assert seen == [("p#0", ""), ("p#1", ""), ("r@0", "x"), ("r@1", "x+")]
+    tree = [1, (2, {"k": [3]}), {"j": "s"}]
+    assert handles(tree, int) == [1, 2, 3]
+    assert map_leaves(tree, lambda v: v * 2) == [2, (4, {"k": [6]}), {"j": "ss"}]
+
+
+def test_gpu_count_reads_the_device_with_parse_device() -> None:
+    def step(device: str, ids: tuple[int, ...] = ()) -> Step:
+        return Step("s", "llm.answer", (), placement=Placement(device, "vm", gpu_ids=ids))
+
+    assert gpu_count(step("gpu:a100x4")) == 4
+    assert gpu_count(step("gpu:a100x4", (0, 1))) == 2
+    assert gpu_count(step("gpu:h100")) == gpu_count(step("gpu")) == 1
+    assert gpu_count(step("cpu")) == gpu_count(step("hosted")) == 0
 
 
 # ---- hostile strings ------------------------------------------------------------------
@@ -440,6 +677,36 @@ def test_ray_plan_file_starts_its_own_ray(
     assert out["result"] == local_results["video_qa"]
 
 
+def test_ray_address_is_checked_before_joining(tmp_path: Path) -> None:
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert ray_address_problem(f"127.0.0.1:{port}") is None
+        assert ray_address_problem(f"ray://127.0.0.1:{port}") is None
+    assert ray_address_problem("auto") is None and ray_address_problem("local") is None
+    for address in (f"127.0.0.1:{port}", f"ray://localhost:{port}"):
+        problem = ray_address_problem(address, timeout_s=2)
+        assert problem is not None and problem.startswith(f"--ray-address {address}: ")
+
+
+def test_ray_plan_file_fails_fast_on_an_unreachable_address(
+    tmp_path: Path, emitted: dict[tuple[str, str], str]
+) -> None:
+    pytest.importorskip("ray")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    path = tmp_path / "plan_ray.py"
+    path.write_text(emitted[("math_reflect", "ray")], encoding="utf-8")
+    began = time.monotonic()
+    done = plan_process(path, "--executors", FAKES, "--ray-address", f"127.0.0.1:{port}")
+    assert time.monotonic() - began < 60
+    assert done.returncode == 1, done.stderr
+    assert f"--ray-address 127.0.0.1:{port}: cannot reach" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 @pytest.fixture(scope="module")
 def ray_session(emitted: dict[tuple[str, str], str]) -> Iterator[str]:
     """One local Ray for the module, sized for every job's plan; its address."""
@@ -500,6 +767,83 @@ def test_ray_reports_a_failed_op(ray_session: str, emitted: dict[tuple[str, str]
     result = run_ray(plan_in(emitted[("video_qa", "ray")]), {}, options)
     assert result.status == "failed" and "the detector is broken" in result.error
     assert any(t.step == "objects" and t.error for t in result.traces)
+
+
+def _gone(pid: int, within_s: float = 20.0) -> bool:
+    """Whether process `pid` has ended (or is a zombie) within `within_s`."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_ray_stops_at_the_first_failure(
+    tmp_path: Path, ray_session: str, emitted: dict[tuple[str, str], str]
+) -> None:
+    """As the local runtime: a failure ends the run. The independent op still
+    running (transcribe, held for 60 s) is cancelled and its worker ended; the
+    run returns at once with the traces of what finished."""
+
+    def broken(call: Any) -> Any:
+        time.sleep(1.0)  # transcribe is certainly running by then
+        raise RuntimeError("the detector is broken")
+
+    executors = {
+        "vision.detect_objects": broken,
+        "speech.transcribe": killable("speech.transcribe", str(tmp_path)),
+    }
+    options = fake_options(executors=executors, retries=0)
+    began = time.monotonic()
+    result = run_ray(plan_in(emitted[("video_qa", "ray")]), {}, options)
+    assert time.monotonic() - began < 30  # not the 60 s transcribe holds
+    assert result.status == "failed" and "the detector is broken" in result.error
+    steps = {t.step for t in result.traces}
+    assert {"scenes", "frames", "objects"} <= steps and "answer" not in steps
+    assert "transcript" not in steps
+    held = worker_pids(tmp_path)
+    assert len(held) == 1 and _gone(held[0]), "the cancelled task's worker still runs"
+
+
+@pytest.mark.parametrize("how", ["ctrl_c", "cancel"])
+def test_ray_ctrl_c_cancels_and_reports_interrupted(
+    how: str, tmp_path: Path, ray_session: str, emitted: dict[tuple[str, str], str]
+) -> None:
+    """Ctrl-C (or the caller's cancel event) while an actor call runs: the run
+    ends at once, "interrupted", saying what finished; the actor (and the call
+    in it) is gone."""
+    plan = plan_in(emitted[("math_reflect", "ray")])
+    cancel = threading.Event()
+    executors = {"llm.solve": killable("llm.solve", str(tmp_path))}
+    options = fake_options(executors=executors, cancel=cancel)
+
+    def press_ctrl_c() -> None:
+        deadline = time.monotonic() + 60
+        while not worker_pids(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if how == "cancel":
+            cancel.set()
+        else:
+            _thread.interrupt_main()  # KeyboardInterrupt in the test's thread, in run_ray
+
+    presser = threading.Thread(target=press_ctrl_c, daemon=True)
+    presser.start()
+    began = time.monotonic()
+    result = run_ray(plan, {}, options)
+    presser.join(timeout=5)
+    assert time.monotonic() - began < 45
+    assert result.status == "interrupted", result.error
+    cause = "interrupted (Ctrl-C)" if how == "ctrl_c" else "cancelled"
+    assert result.error.startswith(f"{cause} after 0 of {op_count(plan)} op(s) finished")
+    assert result.traces == [] and result.result is None
+    held = worker_pids(tmp_path)
+    assert len(held) == 1 and _gone(held[0]), "the actor still runs"
 
 
 # ---- a Ray worker killed mid-op loses no job -------------------------------------------------

@@ -8,7 +8,12 @@ actor of its model instance for a model (backends/ray/layout.py). A worker that
 dies mid-op (killed, out of memory) loses no job: tasks are retried
 (`max_retries`) and actors restarted with their calls retried
 (`max_restarts`, `max_task_retries`). An op that fails for good (every retry and
-fallback `invoke_step` made) is not retried by Ray: the error reaches the driver.
+fallback `invoke_step` made) is not retried by Ray: the error reaches the driver,
+which then stops the run as the local runtime does, only harder: every op not
+finished is cancelled (tasks with `force=True`, which ends their worker; actor
+calls not started are dropped, and the actors, running calls and all, are
+killed when the run releases them), and the run returns "failed" with the
+traces of the ops that finished. Ctrl-C does the same and returns "interrupted".
 
 Only Ray plans import this module; it needs `ray` (pip install "murakkab[ray]").
 """
@@ -26,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from murakkab.backends.support import plan_inputs
+from murakkab.backends.flow import FlowRun, handles, map_leaves
+from murakkab.backends.support import (
+    ctrl_c_calls,
+    interrupted_error,
+    plan_inputs,
+    ray_address_problem,
+)
 from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
@@ -39,6 +50,15 @@ from murakkab.runtime.trace import OpTrace, RunResult
 # runtime's own `retries`, which cover an executor raising.
 WORKER_RETRIES = 3
 READY_TIMEOUT_S = 120.0  # placement group and actors: longer means the cluster is too small
+WAIT_S = 0.25  # the driver wakes this often while ops run, so that Ctrl-C is seen at once
+
+
+class RunCancelled(Exception):
+    """The caller's cancel event (`RunOptions.cancel`) was set during the run."""
+
+
+class RayUnreachable(ConnectionError):
+    """`--ray-address` names no cluster that answers; the message says so."""
 
 
 class RemoteStepFailed(Exception):
@@ -88,8 +108,9 @@ class ModelInstance:
         return run_op(step, options, label, packed, *values)
 
 
-class RayRun:
-    """One run of a Ray plan, from the driver."""
+class RayRun(FlowRun):
+    """One run of a Ray plan, from the driver. `parallel` and `repeat` (FlowRun)
+    unroll flow ops as they go: a copy or round only submits its ops."""
 
     def __init__(
         self,
@@ -109,7 +130,10 @@ class RayRun:
         self.bundles = copy.deepcopy(bundles)
         self.local = copy.deepcopy(local)
         self.address = address
-        self.traces: list[Any] = []  # object references to OpTraces, in submission order
+        # Each op's trace reference, in submission order, and whether an actor runs it.
+        self.submitted: list[tuple[Any, bool]] = []
+        self.finished: list[OpTrace] = []  # the traces that came back, in arrival order
+        self._taken: set[Any] = set()  # the trace references already read
         self.actors: dict[str, Any] = {}
         self.group: Any = None
         self.notes: list[str] = []
@@ -118,27 +142,39 @@ class RayRun:
     # ---- the run ---------------------------------------------------------------------
 
     def execute(self, workflow: Callable[..., Any], inputs: dict[str, Any]) -> RunResult:
+        """Submit the whole workflow, then collect its ops' traces as they come back.
+        The first op that fails for good, or Ctrl-C, cancels every op not finished
+        and ends the run at once ("failed" or "interrupted", with the traces so far)."""
         values = plan_inputs(self.plan, inputs)
         began = time.monotonic()
         started = False
-        status, result, error = "ok", None, ""
-        traces: list[OpTrace] = []
+        status, result, error, cause = "ok", None, "", "interrupted (Ctrl-C)"
+        stop = False
         try:
             started = self._connect()
             self._prepare()
             outcome = workflow(self, values)
-            traces, failure = self._collect()
+            failure = self._collect()
             if failure is not None:
                 status, error = "failed", failure
             else:
                 result = _resolve(outcome)
         except KeyboardInterrupt:
-            status, error = "interrupted", "interrupted (Ctrl-C)"
+            status, stop = "interrupted", True
+        except RunCancelled:
+            status, cause, stop = "interrupted", "cancelled", True
+        except RayUnreachable as unreachable:
+            status, error = "failed", str(unreachable)
         except Exception as failure:  # noqa: BLE001 - a failed run is a result
-            status, error = "failed", _message(failure)
+            status, error, stop = "failed", _message(failure), True
         finally:
-            self._release(started)
-        ordered = sorted(traces, key=lambda t: (t.start, t.step))
+            with ctrl_c_calls(lambda: None):  # what is left is quick: let it finish
+                if stop:
+                    self._stop()
+                self._release(started)
+        ordered = sorted(self.finished, key=lambda t: (t.start, t.step))
+        if status == "interrupted":
+            error = interrupted_error(self.plan, ordered, self.options.cache_dir, cause)
         wall = time.monotonic() - began
         return RunResult(self.plan.workflow, result, ordered, wall, status, error, backend="ray")
 
@@ -158,6 +194,9 @@ class RayRun:
             paths = [folder, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
             common["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
         if self.address is not None:
+            problem = ray_address_problem(self.address)
+            if problem is not None:
+                raise RayUnreachable(problem)
             ray.init(address=self.address, **common)
         else:
             ray.init(
@@ -172,11 +211,12 @@ class RayRun:
     def _prepare(self) -> None:
         """Options for the workers, the placement group, the actors."""
         prepared = self.options.prepared()
-        # Workers get no event hook (it would run in their process) and no local
-        # resource gate: Ray holds the cores and GPUs.
+        # Workers get no event hook (it would run in their process), no local
+        # resource gate (Ray holds the cores and GPUs) and no cancel event (it does
+        # not pickle; cancelling is `ray.cancel`, `_stop`).
         # Times count from now (workers on this machine share its monotonic clock).
         self._worker_options = dataclasses.replace(
-            prepared, on_event=None, resources=None, t0=time.monotonic()
+            prepared, on_event=None, resources=None, cancel=None, t0=time.monotonic()
         )
         self._check_capacity()
         if self.bundles:
@@ -223,29 +263,60 @@ class RayRun:
             return "DEFAULT"
         return PlacementGroupSchedulingStrategy(self.group, placement_group_bundle_index=bundle)
 
-    def _collect(self) -> tuple[list[OpTrace], str | None]:
+    def _collect(self) -> str | None:
         """Every op's trace as it arrives (the event hook sees them on the driver);
-        the first failure's message, if any op failed for good."""
-        traces: list[OpTrace] = []
-        failure: str | None = None
-        pending = list(self.traces)
+        at the first op that failed for good, every other op is cancelled and its
+        message returned. Waits in short slices, so that Ctrl-C is seen at once."""
+        pending = [ref for ref, _ in self.submitted]
+        cancel = self.options.cancel
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
+            if cancel is not None and cancel.is_set():  # from elsewhere (a parent run)
+                raise RunCancelled
+            done, pending = ray.wait(pending, num_returns=1, timeout=WAIT_S)
+            for ref in done:
+                failure = self._take(ref)
+                if failure is not None:
+                    self._stop(pending)
+                    return failure
+        return None
+
+    def _take(self, ref: Any) -> str | None:
+        """Record the trace behind `ref`; the failure's message when its op failed."""
+        self._taken.add(ref)
+        try:
+            trace = ray.get(ref)
+        except Exception as error:  # noqa: BLE001 - the op, or one it reads, failed
+            cause = _cause(error)
+            if not isinstance(cause, RemoteStepFailed):
+                return _message(error)
+            if cause.trace not in self.finished:
+                self.finished.append(cause.trace)
+                self._event("failed", cause.trace)
+            return cause.message
+        self.finished.append(trace)
+        self._event("cached" if trace.cached else "end", trace)
+        return None
+
+    def _stop(self, pending: list[Any] | None = None) -> None:
+        """Keep the traces of ops that have just finished, then cancel every op
+        submitted: a task is stopped at once (`force=True` ends its worker), an
+        actor call not started is dropped (a running one ends with its actor,
+        which `_release` kills). Finished ops are not touched."""
+        if not ray.is_initialized() or not self.submitted:
+            return
+        if pending is None:
+            pending = [ref for ref, _ in self.submitted if ref not in self._taken]
+        try:
+            done = ray.wait(pending, num_returns=len(pending), timeout=0)[0] if pending else []
+            for ref in done:
+                self._take(ref)
+        except Exception:  # noqa: BLE001 - only what finished anyway
+            pass
+        for ref, on_actor in self.submitted:
             try:
-                trace = ray.get(done[0])
-            except Exception as error:  # noqa: BLE001 - the op, or one it reads, failed
-                cause = _cause(error)
-                if isinstance(cause, RemoteStepFailed):
-                    if cause.trace not in traces:
-                        traces.append(cause.trace)
-                        self._event("failed", cause.trace)
-                    failure = failure or cause.message
-                else:
-                    failure = failure or _message(error)
-                continue
-            traces.append(trace)
-            self._event("cached" if trace.cached else "end", trace)
-        return traces, failure
+                ray.cancel(ref, force=not on_actor)
+            except Exception:  # noqa: BLE001 - finished, or already gone
+                pass
 
     def _event(self, kind: str, trace: OpTrace) -> None:
         if self.options.on_event is not None:
@@ -282,7 +353,7 @@ class RayRun:
             retry_exceptions=False,
             scheduling_strategy=self._strategy(bundle),
         ).remote(self.steps[name], self._worker_options, name + label, packed, *refs)
-        self.traces.append(trace)
+        self.submitted.append((trace, False))
         return value
 
     def actor_call(self, name: str, instance: str, args: tuple[Any, ...], label: str) -> Any:
@@ -292,28 +363,7 @@ class RayRun:
         value, trace = method.remote(
             self.steps[name], self._worker_options, name + label, packed, *refs
         )
-        self.traces.append(trace)
-        return value
-
-    def parallel(
-        self, count: int, body: Callable[..., Any], reads: dict[str, Any], label: str = ""
-    ) -> list[Any]:
-        """`count` copies of `body`, submitted now; Ray runs them at once."""
-        return [body(self, dict(reads), label=f"{label}#{index}") for index in range(count)]
-
-    def repeat(
-        self,
-        rounds: int,
-        body: Callable[..., Any],
-        reads: dict[str, Any],
-        carried: str,
-        initial: Any,
-        label: str = "",
-    ) -> Any:
-        """`rounds` rounds of `body`, chained through their yields, submitted now."""
-        value = initial
-        for index in range(rounds):
-            value = body(self, {**reads, carried: value}, label=f"{label}@{index}")
+        self.submitted.append((trace, True))
         return value
 
 
@@ -334,37 +384,30 @@ def _pack(value: Any) -> tuple[Any, list[Any]]:
     references, passed to the task as top-level arguments so that Ray waits for them."""
     refs: list[Any] = []
 
-    def walk(item: Any) -> Any:
-        if isinstance(item, ray.ObjectRef):
-            refs.append(item)
-            return _Slot(len(refs) - 1)
-        if isinstance(item, (list, tuple)):
-            return type(item)(walk(i) for i in item)
-        if isinstance(item, dict):
-            return {key: walk(i) for key, i in item.items()}
-        return item
+    def slot(item: Any) -> Any:
+        if not isinstance(item, ray.ObjectRef):
+            return item
+        refs.append(item)
+        return _Slot(len(refs) - 1)
 
-    return walk(value), refs
+    return map_leaves(value, slot), refs
 
 
 def _unpack(packed: Any, values: tuple[Any, ...]) -> Any:
-    if isinstance(packed, _Slot):
-        return values[packed.index]
-    if isinstance(packed, (list, tuple)):
-        return type(packed)(_unpack(i, values) for i in packed)
-    if isinstance(packed, dict):
-        return {key: _unpack(i, values) for key, i in packed.items()}
-    return packed
+    return map_leaves(packed, lambda item: values[item.index] if isinstance(item, _Slot) else item)
 
 
 def _resolve(value: Any) -> Any:
-    if isinstance(value, ray.ObjectRef):
-        return ray.get(value)
-    if isinstance(value, list):
-        return [_resolve(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve(item) for key, item in value.items()}
-    return value
+    """`value` with each object reference in it replaced by its value."""
+    refs = handles(value, ray.ObjectRef)
+    if not refs:
+        return value
+    got = dict(zip(map(id, refs), ray.get(refs)))
+
+    def value_of(item: Any) -> Any:
+        return got[id(item)] if isinstance(item, ray.ObjectRef) else item
+
+    return map_leaves(value, value_of)
 
 
 def _cause(error: BaseException) -> BaseException:

@@ -13,7 +13,9 @@ Predicted:  cost 1.557e-05 usd, energy 7.008 J, latency 0.618 s
 Each op below is one function that runs its step through the murakkab runtime
 (`invoke_step`: cache, retries, fallbacks, energy). `workflow` wires the data
 flow: an op starts on its own thread as soon as its inputs are ready, so
-independent branches run at the same time.
+independent branches run at the same time. The first op that fails for good
+stops new ops from starting (exit status 1); so does Ctrl-C, which gives the
+running ops a grace period and exits with status 130.
 
     python plan.py [--input NAME=VALUE ...] [--executors MODULE] [--cache-dir DIR]
                    [--retries N] [--json]

@@ -15,7 +15,9 @@ it through the murakkab runtime (`invoke_step`): a task for a tool, a call on th
 actor of its model instance for a model. `workflow` submits every op at once as
 a graph of object references, so Ray starts each as soon as its inputs exist.
 Resources (ACTORS, BUNDLES, LOCAL_RAY below) come from the plan's placement.
-Ray retries an op whose worker died; the runtime retries one that raised.
+Ray retries an op whose worker died; the runtime retries one that raised. The
+first op that fails for good, or Ctrl-C, cancels every op not finished (exit
+status 1, or 130 after Ctrl-C).
 
     python plan.py [--input NAME=VALUE ...] [--ray-address ADDRESS] [--executors MODULE]
                    [--cache-dir DIR] [--retries N] [--json]

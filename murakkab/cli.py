@@ -130,8 +130,12 @@ def cmd_compile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int
         print(render_pass_times(compilation.pass_times), end="", file=sys.stderr)
     if args.emit == "plan":
         from murakkab.backends import emit, plan_of
+        from murakkab.plan import NoWorkflow
 
-        plan = plan_of(compilation, source=args.file, pipeline=args.pipeline)
+        try:
+            plan = plan_of(compilation, source=args.file, pipeline=args.pipeline)
+        except NoWorkflow as error:
+            raise UsageError(f"--emit plan: {args.file} {error}, so it has no plan") from None
         write_output(emit(plan, args.backend or "python"), args.output)
     elif args.emit is not None:
         if compilation.module is None:
@@ -206,28 +210,36 @@ def cmd_fmt(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
             sys.stdout.writelines(diff)
             status = EXIT_USER
         else:
-            write_output(formatted, path)
+            write_output(formatted, path, flag=None)
             print(f"formatted {path}", file=sys.stderr)
     return status
 
 
-def write_output(text: str, output: str | None) -> None:
+def write_output(text: str, output: str | None, flag: str | None = "-o") -> None:
     """stdout, or a file replaced atomically so a failure never leaves half of it.
 
     Only regular files are replaced: `-o /dev/null` or a pipe is written to as it is.
+    A file that cannot be written (a directory, a missing folder, no permission) is
+    a `UsageError` naming `flag` and the file (just the file when `flag` is None).
     """
     if output is None or output == "-":
         sys.stdout.write(text)
         sys.stdout.flush()  # before the summary on stderr, when both go to one pipe
         return
     target = Path(output)
-    if target.exists() and not target.is_file():
-        with target.open("w", encoding="utf-8") as stream:
-            stream.write(text)
-        return
     temporary = target.with_name(f".{target.name}.mkc-tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, target)
+    try:
+        if target.exists() and not target.is_file():
+            with target.open("w", encoding="utf-8") as stream:
+                stream.write(text)
+            return
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        where = f"{flag} {output}" if flag else output
+        reason = error.strerror or str(error)
+        raise UsageError(f"{where}: cannot write it ({reason})") from None
 
 
 # ---- argument parsing ---------------------------------------------------------------
@@ -418,4 +430,9 @@ def _examples(*lines: str) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m murakkab.cli`: run the imported module's main, not this second
+    # copy of it, so that exceptions raised by other modules (UsageError) are the
+    # classes this module catches.
+    from murakkab.cli import main as imported_main
+
+    sys.exit(imported_main())

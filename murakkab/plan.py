@@ -15,16 +15,17 @@ result or a region argument; `{"const": VALUE}` is a literal the user wrote;
 Placement attributes (what the `placement` pass writes on every non-flow op):
 `device` ("cpu", "gpu:a100x4", "hosted"), `node` (a node of the cluster),
 `cores` (CPU cores held), `gpu_ids` (indices of the node's GPUs of that type),
-`start` (planned start in seconds from the job's start).
+`start` (planned start in seconds from the job's start), and on ops inside a
+`flow.parallel` that run in waves, `at_once` (copies running at the same time).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from murakkab.device import parse_device
 from murakkab.executors import Implementation, implementation, implementations_of
 from murakkab.ir.core import Const, ListOperand, Literal, Module, Op, Operand, Value, Workflow
 from murakkab.slo import SloSpec, format_bound
@@ -33,7 +34,18 @@ PLAN_FORMAT = 1
 FLOW_OPS = ("flow.parallel", "flow.repeat")
 # The attributes that say how and where an op runs rather than what it computes.
 _NOT_KNOBS = frozenset(
-    {"impl", "node", "gpu_ids", "start", "instance", "shared", "fuse", "prefix_of", "optional"}
+    {
+        "impl",
+        "node",
+        "gpu_ids",
+        "start",
+        "at_once",
+        "instance",
+        "shared",
+        "fuse",
+        "prefix_of",
+        "optional",
+    }
 )
 
 
@@ -70,9 +82,8 @@ class Placement:
 
     @property
     def gpu_type(self) -> str:
-        """ "a100" for "gpu:a100x4"; empty off a GPU."""
-        match = re.fullmatch(r"gpu:([a-z0-9]+?)(?:x\d+)?", self.device)
-        return match.group(1) if match else ""
+        """ "a100" for "gpu:a100x4"; empty off a GPU (and for a bare "gpu")."""
+        return parse_device(self.device).gpu_type
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,11 @@ def _impl(data: dict[str, Any]) -> Impl:
 # ---- building a plan from IR ---------------------------------------------------------
 
 
+class NoWorkflow(ValueError):
+    """The module has no workflow of the name asked for, or none at all. The
+    message ("defines no workflow ...") follows the file's name."""
+
+
 def build_plan(
     module: Module,
     workflow: str | None = None,
@@ -172,11 +188,15 @@ def build_plan(
     placement: dict[str, Any] | None = None,
 ) -> Plan:
     """The plan of `workflow` (default: the one the module's first run request
-    names, else the first workflow) in a physical or placed module."""
+    names, else the first workflow) in a physical or placed module. Raises
+    `NoWorkflow` when the module has no such workflow, or none at all."""
     name = workflow or (module.requests[0].workflow if module.requests else None)
     chosen = module.workflow(name) if name else (module.workflows or (None,))[0]
     if chosen is None:
-        raise ValueError(f"no workflow '{name}' in the module")
+        defined = ", ".join(w.name for w in module.workflows)
+        if name is None or not defined:
+            raise NoWorkflow("defines no workflow")
+        raise NoWorkflow(f"defines no workflow '{name}' (it defines {defined})")
     request = next((r for r in module.requests if r.workflow == chosen.name), None)
     slo = request.slo if request is not None else SloSpec()
     defaults = (
@@ -278,12 +298,17 @@ def _step_of(op: Op, scope: set[str]) -> Step:
 
 
 def fallbacks(op: Op, chosen: Implementation | None) -> tuple[Impl, ...]:
-    """The other implementations of the op's capability that run on its device
-    side (CPU or GPU), in declaration order: what the runtime tries next."""
-    device = op.device or "cpu"
-    if device == "hosted" or chosen is None:
+    """What the runtime tries, in order, when the chosen implementation fails for
+    good: the other implementations of the op's capability that run on the side
+    it was placed on (CPU, or GPU whatever the type and count), in declaration
+    order, except `openai-compatible`. A hosted op, or one with no
+    implementation chosen, has none."""
+    side = parse_device(op.device).side  # an op not placed runs on the CPU
+    if side == "hosted" or chosen is None:
         return ()
-    side = "cpu" if device == "cpu" else "gpu"
+    # A hosted endpoint is never a drop-in for a local device: it needs an API key
+    # and sends the op's data off this machine, which the user must choose, not a
+    # fallback.
     return tuple(
         Impl.of(i)
         for i in implementations_of(op.name)

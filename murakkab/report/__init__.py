@@ -12,3 +12,7 @@ schedule chart and progress display out.
 
 docs/run.md describes them for users.
 """
+
+# `mkc run --retries N` (and run.json's "retries"): more would only hide a broken
+# implementation for longer.
+MAX_RETRIES = 10

@@ -24,6 +24,7 @@ COLOURS = {
     "cached": "#9d9d9d",
     "fallback": "#f58518",
     "failed": "#e45756",
+    "abandoned": "#ffffff",
     "not run": "#ffffff",
 }
 # A bar narrower than this share of the time axis is drawn this wide, so it stays visible.

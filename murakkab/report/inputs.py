@@ -2,8 +2,9 @@
 
 A value is read against its parameter's type (as a plan writes it: "text",
 "list<video>"): text, code and media are the string as given (media by path);
-`number` and `bool` are parsed; `list<T>` is a JSON list (`["a.mp4", "b.mp4"]`)
-or else one item, and repeating the flag adds items; records are JSON objects.
+`number` (a plain decimal: not `nan`, `inf` or `1_000`) and `bool` are parsed;
+`list<T>` is a JSON list (`["a.mp4", "b.mp4"]`) or else one item, and repeating
+the flag adds items; records are JSON objects (and nothing else).
 `NAME=@FILE` reads the value from a UTF-8 file (one trailing newline dropped),
 `NAME=@@text` is the literal "@text". Inputs not given come from what
 `--resume` stored, then from the file's `run` request (`Plan.defaults`).
@@ -12,6 +13,8 @@ or else one item, and repeating the flag adds items; records are JSON objects.
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,10 @@ def parse_inputs(plan: Plan, flags: list[str], stored: dict[str, Any]) -> dict[s
             raise InputError(f"--input {name} is given twice; it is a {types[name]}, not a list")
         else:
             given[name] = value
-    inputs = {**plan.defaults, **{k: v for k, v in stored.items() if k in types}, **given}
+    kept = {
+        k: stored_value(k, v, types[k]) for k, v in stored.items() if k in types and k not in given
+    }
+    inputs = {**plan.defaults, **kept, **given}
     missing = [name for name in types if name not in inputs]
     if missing:
         raise InputError(
@@ -89,14 +95,7 @@ def input_value(name: str, text: str, type_: str) -> Any:
             raise InputError(f"--input {name}: expected a JSON list of {element}")
         return [_json_item(name, item, element) for item in items]
     if type_ == "number":
-        try:
-            return int(text)
-        except ValueError:
-            pass
-        try:
-            return float(text)
-        except ValueError:
-            raise InputError(f"--input {name}: '{text}' is not a number") from None
+        return _number(name, text)
     if type_ == "bool":
         lowered = text.strip().lower()
         if lowered not in ("true", "false", "1", "0", "yes", "no"):
@@ -104,20 +103,73 @@ def input_value(name: str, text: str, type_: str) -> Any:
         return lowered in ("true", "1", "yes")
     if type_.startswith("record"):
         try:
-            return json.loads(text)
+            value = json.loads(text)
         except ValueError as error:
             raise InputError(f"--input {name}: not a JSON object ({error})") from error
+        if not isinstance(value, dict):
+            raise InputError(f"--input {name}: expected a JSON object {{...}}, got {text.strip()}")
+        return value
     return text
+
+
+# A plain decimal number: no "nan", "inf", "1_000" or "0x10", which int() and
+# float() would take but which nobody means as an input.
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _number(name: str, text: str) -> int | float:
+    stripped = text.strip()
+    if not _NUMBER.fullmatch(stripped):
+        raise InputError(f"--input {name}: '{text}' is not a number (e.g. 3, -0.5, 1e3)")
+    if re.fullmatch(r"[+-]?\d+", stripped):
+        return int(stripped)
+    value = float(stripped)
+    if not math.isfinite(value):
+        raise InputError(f"--input {name}: '{text}' is too large a number")
+    return value
 
 
 def _json_item(name: str, item: Any, type_: str) -> Any:
     """One item of a JSON list, checked against the element type."""
     if isinstance(item, str):
         return input_value(name, item, type_)
-    if type_ == "number" and isinstance(item, (int, float)) and not isinstance(item, bool):
+    if type_ == "number" and _is_number(item):
         return item
     if type_ == "bool" and isinstance(item, bool):
         return item
-    if type_.startswith(("list<", "record")) and isinstance(item, (list, dict)):
+    if type_.startswith("list<") and isinstance(item, list):
+        return item
+    if type_.startswith("record") and isinstance(item, dict):
         return item
     raise InputError(f"--input {name}: {json.dumps(item)} is not a {type_}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def stored_value(name: str, value: Any, type_: str) -> Any:
+    """An input as `--resume` stored it in run.json (JSON data, not text), checked
+    against its type; InputError when run.json was edited into something else."""
+    if type_.startswith("list<") and type_.endswith(">") and isinstance(value, list):
+        element = type_[5:-1]
+        if all(_fits(item, element) for item in value):
+            return value
+    elif _fits(value, type_):
+        return value
+    raise InputError(
+        f"the stored input {name} (run.json) is {json.dumps(value)[:80]}, not a {type_};"
+        f" give it with --input {name}=VALUE"
+    )
+
+
+def _fits(value: Any, type_: str) -> bool:
+    if type_ == "number":
+        return _is_number(value)
+    if type_ == "bool":
+        return isinstance(value, bool)
+    if type_.startswith("list<"):
+        return isinstance(value, list)
+    if type_.startswith("record"):
+        return isinstance(value, dict)
+    return isinstance(value, str)

@@ -51,7 +51,7 @@ def _cells(row: OpRow) -> tuple[object, ...]:
         row.energy_source or None,
         p.get("cost_usd"),
         row.cost,
-        row.attempts if row.status != "not run" else None,
+        row.attempts if row.status not in ("not run", "abandoned") else None,
     )
 
 
@@ -79,7 +79,8 @@ def _slo_detail(check: SloCheck) -> str:
         return ""
     assert check.measured is not None
     if check.verdict == "not checked":
-        return f" (the run did not finish; measured so far {check.measured:.4g}{unit})"
+        reason = check.reason or "the run did not finish"
+        return f" ({reason}; measured {check.measured:.4g}{unit})"
     return f" (measured {check.measured:.4g}{unit})"
 
 
@@ -107,6 +108,7 @@ def report_json(report: RunReport) -> dict[str, Any]:
                 "measured": c.measured,
                 "predicted": c.predicted,
             }
+            | ({"reason": c.reason} if c.reason else {})
             for c in report.slo
         ],
         "critical_path": list(report.critical_path),

@@ -5,17 +5,25 @@ Predictions are the compiled plan's (its `est_*` attributes, carried by every
 prediction is the estimate's critical path. Measured latency end to end is the
 run's wall time; cost and energy add up over the ops that ran (a cached op
 costs nothing). Quality needs ground truth, so it is predicted only.
+
+SLO bounds on latency, cost and energy are checked against the measured
+totals only when the run finished and executed every op: with ops served from
+the cache the totals leave out work an uncached run pays for (the cache keeps
+results, not their measurements), so the verdict is "not checked".
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from murakkab.cost.workflow import WorkflowEstimate
+from murakkab.device import parse_device
 from murakkab.plan import Plan, Step
+from murakkab.runtime.invoke import CANCELLED
 from murakkab.runtime.trace import OpTrace, RunResult
 from murakkab.slo import SloBound, SloSpec, format_bound
 
@@ -33,7 +41,7 @@ class OpRow:
     impl: str
     device: str  # what it ran on, for people: "cpu x8", "node-1 gpu:h100x4 [0-3]"
     lane: str  # the schedule lane it occupies: one per node's CPUs or set of GPUs
-    status: str  # ok | cached | fallback | failed | not run
+    status: str  # ok | cached | fallback | failed | abandoned | not run
     predicted: dict[str, float] = field(default_factory=dict)  # start_s, latency_s, ...
     start: float | None = None
     latency: float | None = None
@@ -67,6 +75,7 @@ class SloCheck:
     verdict: str  # met | missed | not measured | not checked
     measured: float | None = None
     predicted: float | None = None
+    reason: str = ""  # why "not checked": the run did not finish, or ops came from the cache
 
 
 @dataclass(frozen=True)
@@ -93,13 +102,22 @@ def build_report(
     result: RunResult,
     estimate: WorkflowEstimate | None = None,
     slo: SloSpec | None = None,
+    started: Sequence[OpTrace] = (),
 ) -> RunReport:
     """The report of `result`, a run of `plan`; `estimate` is the compiled
     estimate of its workflow (end-to-end predictions, start times), `slo` the
-    request's objectives (bounds with tiers already resolved)."""
+    request's objectives (bounds with tiers already resolved). `started` are
+    traces of ops as they started (the runtime's "start" events): those without
+    a finished trace in `result` were abandoned when the run stopped."""
     steps = {step.name: step for step in plan.walk()}
     starts = _predicted_starts(plan, estimate)
     rows = [_row(trace, steps, starts) for trace in result.traces]
+    finished = {trace.step for trace in result.traces}
+    rows += [
+        _abandoned(trace, steps, starts)
+        for trace in {t.step: t for t in started if t.step not in finished}.values()
+    ]
+    rows.sort(key=lambda row: (row.start if row.start is not None else 0.0, row.step))
     if result.status != "ok":
         ran = {_SUFFIX.sub("", row.step) for row in rows}
         rows += [
@@ -108,7 +126,8 @@ def build_report(
             if not step.is_flow and step.name not in ran
         ]
     totals = _totals(plan, result, estimate)
-    checks = _slo_checks(slo or SloSpec(), result.status, totals)
+    cached = sum(1 for trace in result.traces if trace.cached)
+    checks = _slo_checks(slo or SloSpec(), result.status, totals, cached)
     return RunReport(
         workflow=result.workflow,
         status=result.status,
@@ -146,7 +165,7 @@ def lane_of(device: str, node: str, gpu_ids: Sequence[int]) -> str:
     if device == "cpu":
         return f"{where} cpu"
     if gpu_ids:
-        kind = device.split("x")[0] if "x" in device else device
+        kind = parse_device(device).gpu_type or "gpu"
         return f"{where} {kind} [{_ids(gpu_ids)}]"
     return f"{where} {device}"
 
@@ -169,6 +188,8 @@ def _row(trace: OpTrace, steps: dict[str, Step], starts: dict[str, float]) -> Op
             predicted["start_s"] = start
     if trace.cached:
         status = "cached"
+    elif trace.error == CANCELLED:  # stopped by Ctrl-C while it ran: no result
+        status = "abandoned"
     elif trace.error:
         status = "failed"
     elif trace.fallback_from:
@@ -191,6 +212,23 @@ def _row(trace: OpTrace, steps: dict[str, Step], starts: dict[str, float]) -> Op
         attempts=trace.attempts,
         fallback_from=trace.fallback_from,
         error=trace.error,
+    )
+
+
+def _abandoned(trace: OpTrace, steps: dict[str, Step], starts: dict[str, float]) -> OpRow:
+    """An op that started and had not finished when the run stopped: where and
+    when it started; nothing measured, and no result (it is not in the cache)."""
+    row = _row(trace, steps, starts)
+    return dataclasses.replace(
+        row,
+        status="abandoned",
+        latency=None,
+        energy=None,
+        energy_source="",
+        cost=None,
+        attempts=0,
+        fallback_from="",
+        error="",
     )
 
 
@@ -290,19 +328,26 @@ def _totals(plan: Plan, result: RunResult, estimate: WorkflowEstimate | None) ->
     )
 
 
-def _slo_checks(slo: SloSpec, status: str, totals: tuple[Total, ...]) -> tuple[SloCheck, ...]:
+def _slo_checks(
+    slo: SloSpec, status: str, totals: tuple[Total, ...], cached: int
+) -> tuple[SloCheck, ...]:
     by_metric = {t.metric: t for t in totals}
-    return tuple(_check(b, status, by_metric.get(b.metric)) for b in slo.bounds)
+    return tuple(_check(b, status, by_metric.get(b.metric), cached) for b in slo.bounds)
 
 
-def _check(bound: SloBound, status: str, total: Total | None) -> SloCheck:
+def _check(bound: SloBound, status: str, total: Total | None, cached: int) -> SloCheck:
     text = format_bound(bound)
     predicted = None if total is None else total.predicted
     measured = None if total is None else total.measured
     if measured is None or bound.value is None:
         return SloCheck(text, bound.metric, "not measured", None, predicted)
     if status != "ok":
-        return SloCheck(text, bound.metric, "not checked", measured, predicted)
+        reason = "the run did not finish"
+        return SloCheck(text, bound.metric, "not checked", measured, predicted, reason)
+    if cached:
+        # A cached op's measured latency, cost and energy are zero, not what it took.
+        reason = f"{cached} op(s) served from the cache"
+        return SloCheck(text, bound.metric, "not checked", measured, predicted, reason)
     verdict = "met" if _holds(measured, bound.op, bound.value) else "missed"
     return SloCheck(text, bound.metric, verdict, measured, predicted)
 
@@ -322,7 +367,12 @@ def _notes(rows: list[OpRow]) -> list[str]:
     notes += [
         f"{r.step}: fell back from {r.fallback_from} to {r.impl}" for r in rows if r.fallback_from
     ]
-    notes += [f"{r.step}: {r.error}" for r in rows if r.error]
+    notes += [f"{r.step}: {r.error}" for r in rows if r.error and r.status != "abandoned"]
+    if any(row.status == "abandoned" for row in rows):
+        notes.append(
+            "'abandoned': these ops started but had not finished when the run stopped;"
+            " they left no result, so a resumed run runs them again"
+        )
     if any(row.status == "not run" for row in rows):
         notes.append("'not run': the run stopped before these ops started")
     return notes

@@ -18,16 +18,14 @@ Nothing here imports Ray: the Ray plan reuses the command line
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import importlib
 import json
 import os
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +35,7 @@ from murakkab.backends.flow import FlowRun, handles, map_leaves
 
 from murakkab.plan import Plan, Step
 from murakkab.report.inputs import InputError, parse_inputs
-from murakkab.runtime.engine import CANCEL_WAIT_S
+from murakkab.runtime.engine import CANCEL_WAIT_S, on_ctrl_c
 from murakkab.runtime.invoke import StepFailed, invoke_step
 from murakkab.runtime.options import Executor, RunOptions
 from murakkab.runtime.resources import Resources
@@ -126,7 +124,7 @@ class PlanRun(FlowRun):
         with self._lock:
             self.stopped = self.stopped or RunInterrupted("interrupted (Ctrl-C)")
         again = threading.Event()
-        with ctrl_c_calls(again.set):
+        with on_ctrl_c(again.set):
             if not self.cancel.is_set():
                 self._wait_for_ops(self.options.grace_s, again)
             if self.running:
@@ -139,21 +137,6 @@ class PlanRun(FlowRun):
         with self._idle:
             while self.running and not again.is_set() and (left := deadline - time.monotonic()) > 0:
                 self._idle.wait(min(left, 0.02))  # wakes when an op returns, or soon after Ctrl-C
-
-
-@contextlib.contextmanager
-def ctrl_c_calls(handler: Callable[[], None]) -> Iterator[None]:
-    """While the block runs, Ctrl-C calls `handler` instead of raising
-    KeyboardInterrupt (in the main thread only: elsewhere it does not reach us)."""
-    try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: handler())
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
 
 
 class Dataflow:

@@ -33,7 +33,6 @@ from typing import Any
 import ray
 from murakkab.backends.flow import FlowRun, handles, map_leaves
 from murakkab.backends.support import (
-    ctrl_c_calls,
     interrupted_error,
     plan_inputs,
     ray_address_problem,
@@ -42,6 +41,7 @@ from ray.util.placement_group import placement_group, remove_placement_group
 from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
 from murakkab.plan import Plan, Step
+from murakkab.runtime.engine import on_ctrl_c
 from murakkab.runtime.invoke import StepFailed, invoke_step
 from murakkab.runtime.options import RunOptions
 from murakkab.runtime.trace import OpTrace, RunResult
@@ -168,7 +168,7 @@ class RayRun(FlowRun):
         except Exception as failure:  # noqa: BLE001 - a failed run is a result
             status, error, stop = "failed", _message(failure), True
         finally:
-            with ctrl_c_calls(lambda: None):  # what is left is quick: let it finish
+            with on_ctrl_c(lambda: None):  # what is left is quick: let it finish
                 if stop:
                     self._stop()
                 self._release(started)
@@ -183,16 +183,7 @@ class RayRun(FlowRun):
         else start a local Ray sized for the plan; True when we must shut it down."""
         if ray.is_initialized():
             return False
-        common: dict[str, Any] = {
-            "include_dashboard": False,
-            "log_to_driver": False,
-            "configure_logging": False,
-        }
-        folder = _module_folder(self.options.executors_module)
-        if folder is not None:
-            # The workers must import the --executors module as this process does.
-            paths = [folder, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-            common["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
+        common = init_options(_module_folder(self.options.executors_module))
         if self.address is not None:
             problem = ray_address_problem(self.address)
             if problem is not None:
@@ -365,6 +356,24 @@ class RayRun(FlowRun):
         )
         self.submitted.append((trace, True))
         return value
+
+
+def init_options(executors_folder: str | None) -> dict[str, Any]:
+    """The `ray.init` keywords of every murakkab driver (plans and `mkc run`): no
+    dashboard, quiet logs, and workers that can import the `--executors` module
+    from `executors_folder` as the driver does."""
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+    if executors_folder is not None:
+        paths = [
+            executors_folder,
+            *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)),
+        ]
+        options["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
+    return options
 
 
 def _module_folder(name: str | None) -> str | None:

@@ -525,17 +525,9 @@ def _join_ray(settings: dict[str, Any], args: argparse.Namespace) -> bool:
     ray = importlib.import_module("ray")
     if ray.is_initialized():
         return False
-    common: dict[str, Any] = {
-        "include_dashboard": False,
-        "log_to_driver": False,
-        "configure_logging": False,
-    }
-    folder = settings["executors_root"]
-    if folder is not None:  # the workers must import --executors as this process does
-        paths = [folder, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-        common["runtime_env"] = {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
+    init_options = importlib.import_module("murakkab.backends.ray.support").init_options
     try:
-        ray.init(address=address, **common)
+        ray.init(address=address, **init_options(settings["executors_root"]))
     except Exception as error:  # noqa: BLE001 - Ray says why in its own exception types
         detail = f"{type(error).__name__}: {error}".splitlines()[0][:300]
         message = f"--ray-address {address}: cannot join a Ray cluster there ({detail})"

@@ -212,7 +212,7 @@ class _Run:
         the cancel event and give them CANCEL_WAIT_S to stop. Meanwhile Ctrl-C
         ends the current wait instead of raising."""
         again = threading.Event()
-        with _on_ctrl_c(again.set):
+        with on_ctrl_c(again.set):
             self.stopping = True  # a plain store: the workers see it at their next step
             self._wait_for_steps(grace_s, again)
             if self.running:
@@ -362,7 +362,7 @@ class _Scope:
 
 
 @contextlib.contextmanager
-def _on_ctrl_c(handler: Callable[[], None]) -> Iterator[None]:
+def on_ctrl_c(handler: Callable[[], None]) -> Iterator[None]:
     """Ctrl-C calls `handler` instead of raising KeyboardInterrupt while the block
     runs (in the main thread only: elsewhere Ctrl-C does not reach the run)."""
     try:

@@ -37,9 +37,9 @@ class Call:
 
     The runtime (murakkab/runtime, docs/runtime.md) also says where the call
     runs: `device` ("cpu", "gpu:a100x4", "hosted"), the `gpu_ids` it holds
-    (the node's indices of that GPU type: a subprocess using GPUs should get
-    CUDA_VISIBLE_DEVICES set to them, and no more of this process's
-    environment than it needs), the `cores` it holds, and `instance`, the
+    (the node's indices of that GPU type: a subprocess using GPUs gets
+    `cuda_environment(call)` and no more of this process's environment than
+    it needs), the `cores` it holds, and `instance`, the
     object the implementation module's `open_instance(call)` returned for the
     step's instance key (None when the module defines none). `cancel` is the
     run's cancel event (None outside a run): it is set when the run is
@@ -98,3 +98,11 @@ def implementations_of(capability: str) -> tuple[Implementation, ...]:
 
 def implementation(capability: str, name: str) -> Implementation | None:
     return next((i for i in implementations_of(capability) if i.name == name), None)
+
+
+def cuda_environment(call: Call) -> dict[str, str]:
+    """The one variable a subprocess of this call needs to see only its GPUs:
+    CUDA_VISIBLE_DEVICES set to the call's `gpu_ids` ("" off a GPU, so a CPU op's
+    subprocess sees none). Merge it into the minimal environment the executor
+    builds; never copy this process's whole environment (API keys live there)."""
+    return {"CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in call.gpu_ids)}

@@ -8,7 +8,14 @@ import importlib.util
 import pytest
 
 from murakkab.catalogue import Capability, stdlib_catalogue
-from murakkab.executors import COST_MODELS, Implementation, implementations, implementations_of
+from murakkab.executors import (
+    COST_MODELS,
+    Call,
+    Implementation,
+    cuda_environment,
+    implementations,
+    implementations_of,
+)
 from murakkab.profiles.priors import shipped_priors
 from murakkab.profiles.schema import ModelProfile, ToolProfile
 
@@ -86,3 +93,9 @@ def test_every_model_an_llm_capability_offers_has_a_model_profile(capability: Ca
     assert knob is not None and knob.values, f"{capability.name} offers no models"
     profiled = {p.model for p in shipped_priors() if isinstance(p, ModelProfile)}
     assert set(knob.values) <= profiled, f"no model profile for {set(knob.values) - profiled}"
+
+
+def test_a_gpu_call_sees_only_its_gpus_and_a_cpu_call_none() -> None:
+    on_gpus = Call("llm.answer", (), {}, device="gpu:a100x2", gpu_ids=(2, 3))
+    assert cuda_environment(on_gpus) == {"CUDA_VISIBLE_DEVICES": "2,3"}
+    assert cuda_environment(Call("code.execute", (), {})) == {"CUDA_VISIBLE_DEVICES": ""}

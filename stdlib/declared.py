@@ -1,9 +1,10 @@
-"""Implementations whose code arrives with the real-executors issue (#6).
+"""Implementations of the real-executors issue (#6), declared in one place.
 
-They are declared now so the compiler can bind, price and place them: each
-names its devices, cost model, work unit and the entry an emitted plan will
-call. Their entries point at modules that issue #6 writes;
-tests/test_executors.py keeps the list of such pending entries explicit.
+Each names its devices, cost model, work unit and the entry a plan calls, so
+the compiler can bind, price and place them whether or not their module is
+written yet (tests/test_executors.py keeps the list of modules still pending).
+They stay here once written: the order of a capability's implementations is
+the order `choose` and a plan's fallbacks use (haar-ocr before open-clip).
 """
 
 from __future__ import annotations

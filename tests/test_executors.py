@@ -22,9 +22,6 @@ from murakkab.profiles.schema import ModelProfile, ToolProfile
 # Entries whose module the real-executors issue (#6) writes. Kept explicit so
 # that the list can only shrink: a new dangling entry fails the test below.
 PENDING_ISSUE_6 = {
-    "murakkab.stdlib.video_opencv",
-    "murakkab.stdlib.speech_whisper",
-    "murakkab.stdlib.vision_local",
     "murakkab.stdlib.vision_clip",
     "murakkab.stdlib.llm_llamacpp",
     "murakkab.stdlib.llm_vllm",

@@ -148,10 +148,10 @@ def test_input_values_follow_the_parameter_type(tmp_path: Path) -> None:
 
 def test_missing_implementation_fails_cleanly_and_keeps_the_partial_run(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    status, out, err = run_mkc(["run", "examples/video_qa.mk", "--run-dir", str(run_dir), "-q"])
+    status, out, err = run_mkc(["run", "examples/math_reflect.mk", "--run-dir", str(run_dir), "-q"])
     assert status == 1 and out == ""
     assert "mkc run: error:" in err and "Traceback" not in err
-    assert "opencv" in err and "not installed" in err
+    assert "vllm" in err and "not installed" in err
     assert f"mkc run --resume {run_dir}" in err
     trace = json.loads((run_dir / "trace.json").read_text())
     assert trace["status"] == "failed" and trace["error"]

@@ -21,6 +21,7 @@ Run: `python scripts/make_media.py OUT_DIR` (default `media/`); it prints what i
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -323,8 +324,24 @@ def make_media(out_dir: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    out_dir = Path(argv[1]) if len(argv) > 1 else Path("media")
-    truth = make_media(out_dir)
+    parser = argparse.ArgumentParser(
+        prog="make_media.py",
+        description="Make the test media (narrated multi-scene videos, a question set).",
+    )
+    parser.add_argument("out_dir", nargs="?", default="media", help="where (default: media/)")
+    out_dir = Path(parser.parse_args(argv[1:]).out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        parser.error(f"{out_dir} exists and is not a folder")
+    try:
+        truth = make_media(out_dir)
+    except (OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", b"") or b""
+        last = detail.decode("utf-8", "replace").strip().splitlines()[-1:] if detail else []
+        print(f"make_media: {error}" + (f": {last[0]}" if last else ""), file=sys.stderr)
+        return 1
+    except ImportError as error:
+        print(f'make_media: {error} (pip install "murakkab[video]")', file=sys.stderr)
+        return 1
     for name in ("lecture", "slides"):
         video = truth[name]
         print(

@@ -68,7 +68,11 @@ class Impl:
 EXTRAS = {
     "minilm-onnx": "embeddings",
     "openai-compatible": "llm",
-    "vllm": "gpu",
+    "opencv.hist": "video",
+    "opencv.seek": "video",
+    "faster-whisper": "speech",
+    "haar-ocr": "vision",
+    "rapidocr": "vision",
 }
 
 

@@ -746,3 +746,14 @@ def test_an_interrupted_process_exits_with_an_op_still_running() -> None:
     assert done.stdout.startswith("interrupted interrupted (Ctrl-C) after 0 op(s) finished")
     assert "1 op(s) did not stop when cancelled and were abandoned" in done.stdout
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+
+
+def test_a_package_installed_apart_is_named_with_its_own_command() -> None:
+    from murakkab.plan import Impl
+    from murakkab.runtime.resolve import _missing_package
+
+    impl = Impl(
+        "rapidocr", "murakkab.stdlib.vision_local:read_text", ("rapidocr_onnxruntime",), "vision"
+    )
+    message = _missing_package("vision.read_text", impl, "rapidocr_onnxruntime")
+    assert 'pip install "murakkab[vision]" && pip install --no-deps rapidocr-onnxruntime' in message

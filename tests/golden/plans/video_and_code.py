@@ -179,7 +179,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:scene_detect',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.hist',
                 'requires': ['cv2'],
             },
@@ -207,7 +207,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:frame_extract',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.seek',
                 'requires': ['cv2'],
             },
@@ -235,7 +235,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.speech_whisper:transcribe',
-                'extra': '',
+                'extra': 'speech',
                 'name': 'faster-whisper',
                 'requires': ['faster_whisper'],
             },
@@ -263,7 +263,7 @@ PLAN_DATA = {
             'fallbacks': [
                 {
                     'entry': 'murakkab.stdlib.vision_local:detect_objects',
-                    'extra': '',
+                    'extra': 'vision',
                     'name': 'haar-ocr',
                     'requires': ['cv2', 'rapidocr_onnxruntime'],
                 },
@@ -301,7 +301,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -336,7 +336,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -374,7 +374,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

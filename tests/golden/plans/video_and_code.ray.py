@@ -240,7 +240,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:scene_detect',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.hist',
                 'requires': ['cv2'],
             },
@@ -268,7 +268,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:frame_extract',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.seek',
                 'requires': ['cv2'],
             },
@@ -296,7 +296,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.speech_whisper:transcribe',
-                'extra': '',
+                'extra': 'speech',
                 'name': 'faster-whisper',
                 'requires': ['faster_whisper'],
             },
@@ -324,7 +324,7 @@ PLAN_DATA = {
             'fallbacks': [
                 {
                     'entry': 'murakkab.stdlib.vision_local:detect_objects',
-                    'extra': '',
+                    'extra': 'vision',
                     'name': 'haar-ocr',
                     'requires': ['cv2', 'rapidocr_onnxruntime'],
                 },
@@ -362,7 +362,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -397,7 +397,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -435,7 +435,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

@@ -206,7 +206,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:scene_detect',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.hist',
                 'requires': ['cv2'],
             },
@@ -234,7 +234,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.video_opencv:frame_extract',
-                'extra': '',
+                'extra': 'video',
                 'name': 'opencv.seek',
                 'requires': ['cv2'],
             },
@@ -262,7 +262,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.speech_whisper:transcribe',
-                'extra': '',
+                'extra': 'speech',
                 'name': 'faster-whisper',
                 'requires': ['faster_whisper'],
             },
@@ -290,7 +290,7 @@ PLAN_DATA = {
             'fallbacks': [
                 {
                     'entry': 'murakkab.stdlib.vision_local:detect_objects',
-                    'extra': '',
+                    'extra': 'vision',
                     'name': 'haar-ocr',
                     'requires': ['cv2', 'rapidocr_onnxruntime'],
                 },
@@ -328,7 +328,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': 'gpu',
+                'extra': '',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

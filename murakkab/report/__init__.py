@@ -3,9 +3,9 @@ schedule chart and progress display out.
 
 | module | concept |
 |---|---|
-| `settings.py` | the run's settings: flags merged over a resumed run's `run.json`; the run directory chosen |
-| `backend.py` | `--executors` loaded, the backend checked, Ray joined, the plan handed to a backend |
-| `execute.py` | one run executed and recorded: progress events collected, outputs written, exit status |
+| `settings.py` | the run's settings: flags over a resumed run's `run.json`; the run directory |
+| `backend.py` | `--executors` loaded, the backend checked, Ray joined, the plan handed over |
+| `execute.py` | one run executed and recorded: progress events, outputs written, exit status |
 | `inputs.py` | `--input NAME=VALUE` read against the workflow's parameter types |
 | `rundir.py` | the run directory: what a run writes, what `--resume` reads back |
 | `run_report.py` | `build_report`: each op predicted beside measured, the totals, the SLO checks |

@@ -35,7 +35,6 @@ batchable tools (`BATCHABLE_TOOLS`). A CPU LLM (llama.cpp) serves one stream.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -43,6 +42,7 @@ from murakkab.passes.base import PassContext
 
 from murakkab.cost.ops import operating_point
 from murakkab.cost.workflow import estimate_workflow
+from murakkab.device import parse_device
 from murakkab.ir.core import Module, Op, Workflow
 from murakkab.ir.rewrite import map_ops
 from murakkab.profiles.schema import ModelProfile
@@ -233,9 +233,9 @@ def profile_key(op: Op) -> str | None:
         return None
     if op.device in ("cpu", "hosted"):
         return f"model/{model}/{op.device}/tp0"
-    match = re.fullmatch(r"gpu:([a-z0-9]+?)x(\d+)", op.device or "")
-    if match is not None:
-        return f"model/{model}/{match.group(1)}/tp{match.group(2)}"
+    device = parse_device(op.device)
+    if device.gpu_type and device.count is not None:
+        return f"model/{model}/{device.gpu_type}/tp{device.count}"
     gpu, tp = op.attr("gpu"), op.attr("tp")
     if isinstance(gpu, str) and isinstance(tp, int) and not isinstance(tp, bool):
         return f"model/{model}/{gpu}/tp{tp}"

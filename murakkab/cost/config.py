@@ -12,7 +12,6 @@ stated `Assumptions` that the user can override (`mkc estimate --assume`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields, replace
 
 from murakkab.catalogue import Capability
@@ -131,8 +130,7 @@ def _device(op: Op, capability: Capability, knobs: dict[str, Literal]) -> str:
     if pinned == "hosted":
         return "hosted"
     if pinned is not None and pinned.startswith("gpu"):
-        gpu_type = re.sub(r"x\d+$", "", pinned.partition(":")[2])
-        return gpu_type or str(knobs.get("gpu", DEFAULT_GPU))
+        return parse_device(pinned).gpu_type or str(knobs.get("gpu", DEFAULT_GPU))
     if pinned == "cpu" or "gpu" not in capability.hardware:
         return "cpu"
     if capability.kind in ("llm", "composition"):

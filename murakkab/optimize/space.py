@@ -26,7 +26,7 @@ from murakkab.cost.grid import drop_ops
 from murakkab.cost.ops import CostContext
 from murakkab.cost.parts import find_parts
 from murakkab.cost.workflow import estimate_workflow, predict_op
-from murakkab.device import device_text
+from murakkab.device import device_text, parse_device
 from murakkab.executors import implementations_of
 from murakkab.ir.core import Literal, Op, Operand, Workflow, operand_values
 from murakkab.ir.rewrite import map_ops
@@ -295,8 +295,8 @@ def _devices(
     if pinned == "cpu":
         options = [d for d in options if d == "cpu"]
     elif pinned is not None and pinned.startswith("gpu"):
-        wanted = pinned.partition(":")[2]
-        options = [d for d in options if d != "cpu" and (not wanted or wanted.startswith(d))]
+        wanted = parse_device(pinned).gpu_type
+        options = [d for d in options if d != "cpu" and (not wanted or wanted == d)]
     return options
 
 

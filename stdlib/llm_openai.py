@@ -205,10 +205,16 @@ def run(call: Call) -> str:
     reply = complete(
         settings, settings.served_model(model), build_messages(prompt, call.args), options
     )
+    return finish_reply(call.capability, prompt, reply, call.args)
+
+
+def finish_reply(capability: str, prompt: Prompt, reply: str, args: Sequence[Any]) -> str:
+    """A model's reply as the capability's result: trimmed prose, or the code in it
+    (a ranker's pick by number becomes that candidate). Shared by every LLM family."""
     if not prompt.code:
         return reply.strip()
-    if call.capability == "code.rank":
-        picked = _picked_candidate(reply, call.args[1])
+    if capability == "code.rank":
+        picked = _picked_candidate(reply, args[1])
         if picked is not None:
             return picked
     return strip_fences(reply)
@@ -242,6 +248,8 @@ def _render_item(value: Any) -> str:
         return f"(binary data, {len(value)} bytes, not shown)"
     if isinstance(value, bool | int | float):
         return str(value)
+    if isinstance(value, Mapping) and value.get("kind") in ("image", "scene"):
+        return _render_media(value)
     if isinstance(value, Mapping):
         return "\n".join(f"{k}: {_render_item(v)}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -250,6 +258,28 @@ def _render_item(value: Any) -> str:
     if shape is not None:
         return f"({type(value).__name__} of shape {tuple(shape)}, not shown)"
     return _clip(str(value))
+
+
+def _render_media(item: Mapping[str, Any]) -> str:
+    """A frame or scene dict of the video executors as the sentence a model can use:
+    where it is, what the detector saw and the text on screen (not its file path)."""
+    video = os.path.basename(str(item.get("video", ""))) or "the video"
+    if item.get("kind") == "scene":
+        start, end = item.get("start_s", 0.0), item.get("end_s", 0.0)
+        return f"(scene {item.get('index', '?')} of {video}, {start}-{end} s, not shown)"
+    where = f"Frame of {video}"
+    if item.get("time_s") is not None:
+        where += f" at {float(item['time_s']):.1f} s"
+    if item.get("scene") is not None:
+        where += f" (scene {item['scene']})"
+    seen = [str(label) for label in item.get("labels") or ()]
+    text = str(item.get("text") or "")
+    if not seen and not text:
+        return where + ": nothing detected (the image itself is not shown)"
+    parts = [f"shows {', '.join(seen)}"] if seen else []
+    if text:
+        parts.append(f"text on screen: {_clip(text)}")
+    return where + ": " + "; ".join(parts)
 
 
 def _clip(text: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import pkgutil
 import threading
 from collections.abc import Callable
@@ -73,6 +74,12 @@ class Implementation:
     description: str = ""
     requires: tuple[str, ...] = ()  # Python packages the entry needs at run time
     unit: str = "call"  # tool work unit its profile is measured in (see ToolProfile)
+    # Environment variables naming weights the user supplies (MKC_CLIP_CHECKPOINT):
+    # until they are set the optimizer does not choose it, nor a plan fall back to it.
+    needs_env: tuple[str, ...] = ()
+
+    def is_configured(self) -> bool:
+        return all(os.environ.get(name) for name in self.needs_env)
 
     def load(self) -> Callable[..., Any]:
         """The callable behind `entry`, imported now."""

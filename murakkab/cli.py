@@ -368,11 +368,12 @@ def build_parser() -> argparse.ArgumentParser:
         "mkc fmt --check examples/*.mk",
     )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
-    from murakkab.commands import cluster, estimate, explain, profiles, run
+    from murakkab.commands import cluster, estimate, explain, profile, profiles, run
 
     estimate.register(commands, _command)
     explain.register(commands, _command)
     profiles.register(commands, _command)
+    profile.register(commands, _command)
     run.register(commands, _command)
     cluster.register(commands, _command)
     fmt.add_argument(

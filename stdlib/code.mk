@@ -6,6 +6,7 @@ capability generate(problem: text) -> code {
     on cpu, gpu
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b", "gpt-4o", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }
 
@@ -15,6 +16,7 @@ capability write_tests(problem: text) -> code {
     on cpu, gpu
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b", "gpt-4o", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }
 
@@ -32,6 +34,7 @@ capability revise(problem: text, solutions: list<code>, report: text) -> code {
     on cpu, gpu
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b", "gpt-4o", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }
 
@@ -41,6 +44,7 @@ capability rank(problem: text, candidates: list<code>, tests: code) -> code {
     on cpu, gpu
     knob model in {"deepseek-r1-distill-qwen-32b", "gemma-3-27b", "phi-4", "nvlm-d-72b", "gpt-4o", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }
 

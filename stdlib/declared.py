@@ -58,6 +58,17 @@ IMPLEMENTATIONS = (
         unit="audio_s",
     ),
     Implementation(
+        "speech.transcribe",
+        "openai-whisper",
+        ("cpu", "gpu"),
+        "tool",
+        "murakkab.stdlib.speech_whisper:transcribe_openai_whisper",
+        "openai-whisper (PyTorch) on a local Whisper .pt checkpoint (MKC_WHISPER_CHECKPOINT).",
+        requires=("whisper",),
+        unit="audio_s",
+        needs_env=("MKC_WHISPER_CHECKPOINT",),
+    ),
+    Implementation(
         "vision.detect_objects",
         "haar-ocr",
         ("cpu",),
@@ -76,6 +87,7 @@ IMPLEMENTATIONS = (
         "open_clip with user-supplied weights: image-text similarity to the query.",
         requires=("open_clip",),
         unit="frame",
+        needs_env=("MKC_CLIP_CHECKPOINT",),
     ),
     Implementation(
         "vision.read_text",

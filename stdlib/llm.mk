@@ -1,5 +1,6 @@
 # Language-model executors. Models are those of the reference profiles plus the
-# local CPU models and a hosted GPT-4o-class model.
+# local CPU models and a hosted GPT-4o-class model. `cores` are the threads of a
+# local model on the CPU (llama.cpp); served and hosted models ignore it.
 
 capability answer(question: text, context: list<any>) -> text {
     "Answer a question from context such as frames, transcripts and documents."
@@ -7,6 +8,7 @@ capability answer(question: text, context: list<any>) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "llava-onevision-7b", "nvlm-d-72b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
     knob max_tokens: number = 1024
 }
@@ -17,6 +19,7 @@ capability generate(prompt: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
     knob max_tokens: number = 1024
 }
@@ -27,6 +30,7 @@ capability chat(history: list<text>, message: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
     knob max_tokens: number = 1024
 }
@@ -37,6 +41,7 @@ capability solve(problem: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }
 
@@ -46,6 +51,7 @@ capability critique(question: text, answer: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }
 
@@ -55,6 +61,7 @@ capability revise(question: text, answer: text, critique: text) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }
 
@@ -64,6 +71,7 @@ capability summarize(content: list<any>) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }
 
@@ -73,5 +81,6 @@ capability compare(question: text, items: list<any>) -> text {
     on cpu, gpu
     knob model in {"gemma-3-27b", "phi-4", "llama-3.1-70b", "deepseek-r1-distill-qwen-32b", "gpt-4o", "smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct"} = "gemma-3-27b"
     knob tp in {1, 2, 4, 8} = 4
+    knob cores in {1, 2, 4, 8} = 2
     knob gpu in {"a100", "h100"} = "a100"
 }

@@ -338,8 +338,8 @@ def test_cpu_models_use_their_cpu_profile() -> None:
     answer = estimate_workflow(workflow, stdlib_catalogue(), ctx, args=("hi",)).ops[0].prediction
     assert answer.provenance == "prior"
     assert answer.latency_s == pytest.approx(0.15 + 300 * 0.02)
-    # One core (llm.generate has no cores knob) at 10 W busy.
-    assert answer.energy_j == pytest.approx(10 * answer.latency_s)
+    # The default 2 cores (llama.cpp threads) at 10 W busy each.
+    assert answer.energy_j == pytest.approx(2 * 10 * answer.latency_s)
 
 
 def test_fanned_out_ops_divide_latency_not_cost() -> None:

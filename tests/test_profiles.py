@@ -80,8 +80,9 @@ def measured(workflow: str = "video_qa", frames: int = 1, quality: float = 0.5) 
 def test_priors_load_with_provenance() -> None:
     priors = shipped_priors()
     assert len(of_type(ModelProfile)) == 23
-    assert len(of_type(WorkflowProfile)) == 18 + 16 + 12
-    assert len(of_type(ToolProfile)) == 18
+    # video Q/A, code generation, math; then the local CPU video Q/A configurations
+    assert len(of_type(WorkflowProfile)) == 18 + 16 + 12 + 30
+    assert len(of_type(ToolProfile)) == 24
     assert all(p.origin == "prior" and p.source.strip() for p in priors)
     assert len({p.key for p in priors}) == len(priors)
 

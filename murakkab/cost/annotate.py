@@ -133,6 +133,9 @@ def _quality_tier(estimate: WorkflowEstimate, ctx: CostContext, tier: str) -> fl
         for p in _all_workflow_profiles(ctx)
         if isinstance(p, WorkflowProfile) and p.workflow == estimate.match.workflow
     ]
+    from murakkab.optimize.space import comparable
+
+    population = comparable(population, ctx) or population
     return quality_tiers(population).get(tier) if population else None
 
 

@@ -23,6 +23,8 @@ from murakkab.slo import SloBound, SloSpec
 
 SEED = 7
 
+MIN_QUALITY = 1e-6  # quality products are encoded as sums of logs
+
 
 def real(value: float) -> z3.RatNumRef:
     """An exact rational for a float (no rounding beyond the float itself)."""
@@ -116,7 +118,8 @@ def _quality(
     for name in names:
         for flag, choice in zip(parts[name], space.parts[name]):
             assert choice.quality is not None
-            value = math.log(choice.quality) if several else choice.quality
+            # a measured accuracy may be 0: its log is the floor, not a domain error
+            value = math.log(max(choice.quality, MIN_QUALITY)) if several else choice.quality
             terms.append(z3.If(flag, real(value), 0))
     opt.add(quality == z3.Sum(terms))
     return quality, several
@@ -133,7 +136,7 @@ def _guard_slo(encoding: Encoding, slo: SloSpec) -> None:
         if bound.metric == "quality" and encoding.log_quality:
             # A product of qualities compared in logarithms: allow the rounding
             # of the logarithms, as the exact evaluator allows 1e-9.
-            limit = math.log(bound.value) - 1e-9
+            limit = math.log(max(bound.value, MIN_QUALITY)) - 1e-9
         constraint = {
             "<": term < real(limit),
             "<=": term <= real(limit),

@@ -1,7 +1,8 @@
 """How a reference workflow's profile configuration maps onto ops' knobs.
 
 A workflow profile is keyed by a few knobs of the whole workflow (video Q/A:
-model, frames, STT on/off). Choosing one of its configurations fixes those
+model, frames, STT on/off; measured profiles add the STT model and the
+detector on/off). Choosing one of its configurations fixes those
 knobs on the ops that carry them; an optional task is dropped when its
 configuration turns it off. `admits` says whether the ops as written allow
 that configuration (a pin or a domain may rule it out).
@@ -22,6 +23,7 @@ BINDINGS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
     "video_qa": {
         "model": (("llm.answer",), "model"),
         "frames": (("video.frame_extract",), "frames"),
+        "stt_model": (("speech.transcribe",), "model"),
     },
     "code_gen": {
         "model": (LLM_CODE + ("agents.debate",), "model"),
@@ -33,6 +35,9 @@ BINDINGS: dict[str, dict[str, tuple[tuple[str, ...], str]]] = {
         "rounds": (("flow.repeat",), "rounds"),
     },
 }
+# Video Q/A stages a configuration turns on or off (the reference profiles
+# switch STT; profiles measured by `mkc profile` also switch the detector).
+SWITCHES = {"stt": "speech.transcribe", "detector": "vision.detect_objects"}
 # A composition op carries the counts as knobs of its own.
 COMPOSITION_KNOBS = {"agents.debate": ("debaters", "rounds"), "agents.self_reflect": ("rounds",)}
 
@@ -44,9 +49,9 @@ def assignments(
     values: dict[str, dict[str, Literal]] = {}
     dropped: set[str] = set()
     for name, value in config:
-        if shape == "video_qa" and name == "stt":
+        if shape == "video_qa" and name in SWITCHES:
             if value is False:
-                dropped |= {op.result.name for op in ops if op.name == "speech.transcribe"}
+                dropped |= {op.result.name for op in ops if op.name == SWITCHES[name]}
             continue
         op_names, attr = BINDINGS[shape][name]
         for op in ops:
@@ -69,13 +74,10 @@ def admits(
     for name in dropped:
         if by_name[name].attr("optional") is not True:
             return False
-    stt = dict(config).get("stt")
-    if (
-        shape == "video_qa"
-        and stt is True
-        and not any(op.name == "speech.transcribe" for op in ops)
-    ):
-        return False
+    if shape == "video_qa":
+        for switch, op_name in SWITCHES.items():
+            if dict(config).get(switch) is True and not any(op.name == op_name for op in ops):
+                return False
     for op_name, knobs in values.items():
         op = by_name[op_name]
         for knob, value in knobs.items():

@@ -100,11 +100,12 @@ def build_space(
     for part in find_parts(workflow, as_written, ctx):
         members = [op for op in ops if op.result.name in part.ops]
         shape = part.match.workflow
-        choices = [
-            Choice(p.config, p.quality, p.key)
+        admitted = [
+            p
             for p in sorted(profiles, key=lambda p: p.key)
             if p.workflow == shape and admits(shape, p.config, members, catalogue)
         ]
+        choices = [Choice(p.config, p.quality, p.key) for p in comparable(admitted, ctx)]
         if choices:
             space.parts[part.name] = choices
             space.part_of.update((op.result.name, part.name) for op in members)
@@ -259,6 +260,8 @@ def resource_configs(op: Op, capability: Capability, ctx: CostContext) -> list[O
     base = choose(op, capability)
     out: list[OpConfig] = []
     for impl in implementations_of(capability.name):
+        if not impl.is_configured():
+            continue  # its weights are the user's, and not given
         for device in _devices(op, capability, impl.devices, base, ctx):
             for knobs, units in _resource_knobs(op, capability, base, device, ctx):
                 out.append(OpConfig(impl, knobs, device, units))
@@ -323,9 +326,11 @@ def _resource_knobs(
         profile = ctx.profiles.get(f"model/{model}/{device}/tp0")
         if not isinstance(profile, ModelProfile):
             return []
-        return [
-            ({**knobs, "load": p.load_tps}, 0 if device == "hosted" else 1) for p in profile.points
-        ]
+        # gpu and tp mean nothing here; cores are a local model's threads (llama.cpp)
+        drop = ("gpu", "tp") if device == "cpu" else ("gpu", "tp", "cores")
+        knobs = {k: v for k, v in knobs.items() if k not in drop}
+        units = int(number(knobs.get("cores"), 1)) if device == "cpu" else 0
+        return [({**knobs, "load": p.load_tps}, units) for p in profile.points]
     if _domain(op, capability, "gpu") and device not in _domain(op, capability, "gpu"):
         return []
     found = []
@@ -335,9 +340,10 @@ def _resource_knobs(
         profile = ctx.profiles.get(f"model/{model}/{device}/tp{tp}")
         if not isinstance(profile, ModelProfile):
             continue
+        served = {k: v for k, v in knobs.items() if k != "cores"}  # threads of a CPU model
         for point in profile.points:
             units = int(number(tp, 1))
-            found.append(({**knobs, "gpu": device, "tp": tp, "load": point.load_tps}, units))
+            found.append(({**served, "gpu": device, "tp": tp, "load": point.load_tps}, units))
     return found
 
 
@@ -373,3 +379,22 @@ def pareto(candidates: list[Candidate]) -> list[Candidate]:
             continue
         kept.append(c)
     return kept
+
+
+def comparable(population: list[WorkflowProfile], ctx: CostContext) -> list[WorkflowProfile]:
+    """The workflow configurations comparable on this cluster: on one with GPUs those
+    whose model is served on GPUs (or hosted), on a CPU-only machine the local
+    models'. Their accuracies come from different question sets (the reference
+    benchmark, the generated one of `mkc profile`): one population would mix
+    scales, in a quality tier and in the configurations a part chooses among."""
+    models: list[object] = getattr(ctx.profiles, "all", lambda kind: [])("model")
+    devices: dict[str, set[str]] = {}
+    for profile in models:
+        if isinstance(profile, ModelProfile):
+            devices.setdefault(profile.model, set()).add(profile.device)
+    has_gpus = any(gpus_per_node(ctx, gpu) > 0 for gpu in GPU_TYPES)
+
+    def local(profile: WorkflowProfile) -> bool:
+        return devices.get(str(dict(profile.config).get("model")), set()) == {"cpu"}
+
+    return [p for p in population if local(p) != has_gpus]

@@ -77,6 +77,11 @@ def cache_root() -> Path:
     return base / "murakkab" / "assets"
 
 
+def is_built(asset: Asset) -> bool:
+    """Whether the asset's directory is assembled and marked (a stat and a short read)."""
+    return _marked(cache_root() / asset.directory_name, asset)
+
+
 def ensure(asset: Asset, progress: Progress | None = None, *, verify: bool = False) -> Path:
     """The assembled directory of `asset`, built on the first call.
 

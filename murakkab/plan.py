@@ -73,6 +73,9 @@ EXTRAS = {
     "faster-whisper": "speech",
     "haar-ocr": "vision",
     "rapidocr": "vision",
+    "llama.cpp": "local-llm",
+    "vllm": "vllm",
+    "open-clip": "clip",
 }
 
 
@@ -316,7 +319,10 @@ def fallbacks(op: Op, chosen: Implementation | None) -> tuple[Impl, ...]:
     return tuple(
         Impl.of(i)
         for i in implementations_of(op.name)
-        if i.name != chosen.name and side in i.devices and i.name != "openai-compatible"
+        if i.name != chosen.name
+        and side in i.devices
+        and i.name != "openai-compatible"
+        and i.is_configured()
     )
 
 

@@ -128,6 +128,12 @@ def transcribe(call: Call) -> str:
     return _join(scenes, words)
 
 
+def assets_for(knobs: dict[str, Any]) -> tuple[assets.Asset, ...]:
+    """The model directory calls with these knobs load (`mkc run` assembles it first)."""
+    asset = MODELS.get(str(knobs.get("model", DEFAULT_MODEL)))
+    return (asset,) if asset is not None else ()
+
+
 def open_instance(call: Call) -> WhisperInstance:
     """Load the call's model on its device (the runtime calls this once per instance key)."""
     return _load(_model_name(call), _device(call), max(1, int(call.cores)))

@@ -172,6 +172,10 @@ def run_job(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
             for note in _request_notes(compilation, settings, plan):
                 print(f"mkc run: note: {note}", file=sys.stderr)
         quiet = args.quiet or args.json
+        if table is None:  # the stdlib's executors: their model files, built once
+            from murakkab.report.assets import prepare
+
+            prepare(plan, quiet)
         result, crash, started = execute(plan, inputs, table, run_dir, settings, compilation, quiet)
     finally:
         if joined:

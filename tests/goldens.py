@@ -33,6 +33,7 @@ PLANS = GOLDEN / "plans"
 HOSTILE_JOB = PLANS / "hostile.mk"
 EXPLAIN_ARGS = ["--cluster", "examples/clusters/cloud_a100_h100.toml"]
 CLUSTER = ROOT / "examples" / "clusters" / "cloud_a100_h100.toml"  # what tests plan for
+CLIP_CHECKPOINT = "/nonexistent/clip-weights.pt"  # named, never opened, at compile time
 EXAMPLES = ROOT / "examples"
 
 
@@ -56,6 +57,9 @@ def run_mkc(args: list[str], pin_cluster: bool = True) -> tuple[int, str, str]:
     pinned = {
         "MKC_PROFILE_DB": str(ROOT / "tests" / "golden" / "no-such-store.sqlite3"),
         "MKC_CLUSTER": str(CLUSTER) if pin_cluster else "",
+        # user-supplied weights as the reference scenarios assume (tests/conftest.py)
+        "MKC_CLIP_CHECKPOINT": CLIP_CHECKPOINT,
+        "MKC_WHISPER_CHECKPOINT": "",
     }
     saved = {name: os.environ.get(name) for name in pinned}
     os.environ.update(pinned)

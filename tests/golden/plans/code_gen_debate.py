@@ -190,7 +190,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -228,7 +228,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': '',
+                        'extra': 'vllm',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },
@@ -324,7 +324,7 @@ PLAN_DATA = {
                             'fallbacks': [],
                             'impl': {
                                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                                'extra': '',
+                                'extra': 'vllm',
                                 'name': 'vllm',
                                 'requires': ['vllm'],
                             },
@@ -407,7 +407,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

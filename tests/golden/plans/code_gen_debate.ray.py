@@ -232,7 +232,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -270,7 +270,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': '',
+                        'extra': 'vllm',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },
@@ -366,7 +366,7 @@ PLAN_DATA = {
                             'fallbacks': [],
                             'impl': {
                                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                                'extra': '',
+                                'extra': 'vllm',
                                 'name': 'vllm',
                                 'requires': ['vllm'],
                             },
@@ -449,7 +449,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

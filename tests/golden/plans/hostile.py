@@ -152,7 +152,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -194,7 +194,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': '',
+                        'extra': 'vllm',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },
@@ -246,7 +246,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -285,7 +285,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

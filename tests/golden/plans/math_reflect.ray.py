@@ -174,7 +174,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -212,7 +212,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': '',
+                        'extra': 'vllm',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },
@@ -254,7 +254,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': '',
+                        'extra': 'vllm',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },

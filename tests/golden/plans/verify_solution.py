@@ -8,7 +8,7 @@ SLO:        latency < 30s, quality >= fair
 Objective:  minimize cost
 Cluster:    cloud-a100-h100
 Placement:  optimal for cost (by greedy, gap 0.0%)
-Predicted:  cost 0.01586 usd, energy 1.183e+04 J, latency 29.98 s
+Predicted:  cost 0.01575 usd, energy 1.169e+04 J, latency 29.98 s
 
 Each op below is one function that runs its step through the murakkab runtime
 (`invoke_step`: cache, retries, fallbacks, energy). `workflow` wires the data
@@ -39,7 +39,7 @@ def student_scenes(run: PlanRun, videos: Any, *, label: str = "") -> Any:
     """video.scene_detect via opencv.hist: step student.scenes.
 
     Runs on cpu, 1 core, node a100-vm-0.
-    Planned start 0 s; predicted latency 6.05 s.
+    Planned start 0 s; predicted latency 0.698 s.
     """
     return run.invoke('student.scenes', (videos,), label)
 
@@ -48,16 +48,25 @@ def student_frames(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
     """video.frame_extract via opencv.seek: step student.frames.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 6.05 s; predicted latency 0.035 s.
+    Planned start 0.698 s; predicted latency 0.034 s.
     """
     return run.invoke('student.frames', (scenes,), label)
+
+
+def student_transcript(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
+    """speech.transcribe via faster-whisper: step student.transcript.
+
+    Runs on cpu, 32 cores, node a100-vm-0.
+    Planned start 0.698 s; predicted latency 0.104 s.
+    """
+    return run.invoke('student.transcript', (scenes,), label)
 
 
 def student_objects(run: PlanRun, frames: Any, query: Any, *, label: str = "") -> Any:
     """vision.detect_objects via open-clip (fallbacks: haar-ocr): step student.objects.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 6.08 s; predicted latency 0.145 s.
+    Planned start 0.732 s; predicted latency 0.145 s.
     """
     return run.invoke('student.objects', (frames, query), label)
 
@@ -66,7 +75,7 @@ def student_answer(run: PlanRun, question: Any, context: Any, *, label: str = ""
     """llm.answer via vllm: step student.answer.
 
     Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-1.
-    Planned start 6.23 s; predicted latency 7.32 s.
+    Planned start 0.877 s; predicted latency 5.22 s.
     """
     return run.invoke('student.answer', (question, context), label)
 
@@ -180,8 +189,9 @@ def workflow(run: PlanRun, r: dict[str, Any]) -> Any:
     flow = run.dataflow()
     r['student.scenes'] = flow.op(student_scenes, [r['lecture']])
     r['student.frames'] = flow.op(student_frames, r['student.scenes'])
+    r['student.transcript'] = flow.op(student_transcript, r['student.scenes'])
     r['student.objects'] = flow.op(student_objects, r['student.frames'], 'What Python code is written on the screen? Reproduce it exactly.')
-    r['student.answer'] = flow.op(student_answer, 'What Python code is written on the screen? Reproduce it exactly.', [r['student.objects']])
+    r['student.answer'] = flow.op(student_answer, 'What Python code is written on the screen? Reproduce it exactly.', [r['student.objects'], r['student.transcript']])
     r['reference.tests'] = flow.op(reference_tests, r['problem'])
     r['reference.proposals'] = flow.op(reference_proposals, {'problem': r['problem']})
     r['reference.debated'] = flow.op(reference_debated, {'problem': r['problem'], 'reference.proposals': r['reference.proposals'], 'reference.tests': r['reference.tests']})
@@ -213,22 +223,22 @@ PLAN_DATA = {
     'params': [['lecture', 'video'], ['problem', 'text']],
     'pipeline': 'default',
     'placement': {
-        'bound': 0.01586,
-        'cost_usd': 0.01586,
-        'energy_j': 11830.0,
+        'bound': 0.01575,
+        'cost_usd': 0.01575,
+        'energy_j': 11690.0,
         'gap': 0.0,
         'gpus': 16,
-        'greedy': 0.01586,
+        'greedy': 0.01575,
         'latency_s': 29.98,
         'objective': 'cost',
         'proof': 'bound',
         'slo': 'latency < 30s',
         'solver': 'greedy',
         'status': 'optimal',
-        'value': 0.01586,
+        'value': 0.01575,
         'workflow': 'verify_solution',
     },
-    'predicted': {'cost_usd': 0.01586267, 'energy_j': 11833.920000000002},
+    'predicted': {'cost_usd': 0.015751778, 'energy_j': 11687.7312},
     'result': {'ref': 'verdict'},
     'slo': 'latency < 30s, quality >= fair',
     'source': 'examples/verify_solution.mk',
@@ -258,7 +268,11 @@ PLAN_DATA = {
                 'node': 'a100-vm-0',
                 'start': 0.0,
             },
-            'predicted': {'cost_usd': 8.067e-05, 'energy_j': 36.3, 'latency_s': 6.05},
+            'predicted': {
+                'cost_usd': 9.301e-06,
+                'energy_j': 4.185,
+                'latency_s': 0.6975,
+            },
             'yields': None,
         },
         {
@@ -284,9 +298,45 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 6.05,
+                'start': 0.6975,
             },
-            'predicted': {'cost_usd': 1.867e-06, 'energy_j': 0.84, 'latency_s': 0.035},
+            'predicted': {
+                'cost_usd': 1.814e-06,
+                'energy_j': 0.8162,
+                'latency_s': 0.03401,
+            },
+            'yields': None,
+        },
+        {
+            'args': [{'ref': 'student.scenes'}],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['student.scenes'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.speech_whisper:transcribe',
+                'extra': 'speech',
+                'name': 'faster-whisper',
+                'requires': ['faster_whisper'],
+            },
+            'instance': 'faster-whisper/whisper-tiny.en@cpu',
+            'knobs': {'cores': 8, 'fanout': 4, 'model': 'whisper-tiny.en'},
+            'name': 'student.transcript',
+            'op': 'speech.transcribe',
+            'placement': {
+                'cores': 8,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 0.6975,
+            },
+            'predicted': {
+                'cost_usd': 4.433e-05,
+                'energy_j': 19.95,
+                'latency_s': 0.1039,
+            },
             'yields': None,
         },
         {
@@ -311,7 +361,7 @@ PLAN_DATA = {
             ],
             'impl': {
                 'entry': 'murakkab.stdlib.vision_clip:detect_objects',
-                'extra': '',
+                'extra': 'clip',
                 'name': 'open-clip',
                 'requires': ['open_clip'],
             },
@@ -324,7 +374,7 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 6.085,
+                'start': 0.7316,
             },
             'predicted': {'cost_usd': 7.733e-06, 'energy_j': 3.48, 'latency_s': 0.145},
             'yields': None,
@@ -334,26 +384,31 @@ PLAN_DATA = {
                 {
                     'const': 'What Python code is written on the screen? Reproduce it exactly.',
                 },
-                {'list': [{'ref': 'student.objects'}]},
+                {
+                    'list': [
+                        {'ref': 'student.objects'},
+                        {'ref': 'student.transcript'},
+                    ],
+                },
             ],
-            'batch': 53,
+            'batch': 54,
             'body': [],
             'body_args': [],
             'count': 0,
-            'deps': ['student.objects'],
+            'deps': ['student.objects', 'student.transcript'],
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
             'instance': 'llava-onevision-7b@gpu:a100x4',
             'knobs': {
-                'batch': 53,
+                'batch': 54,
                 'gpu': 'a100',
                 'load': 2244.0,
-                'max_tokens': 1024,
+                'max_tokens': 64,
                 'model': 'llava-onevision-7b',
                 'tp': 4,
             },
@@ -364,9 +419,9 @@ PLAN_DATA = {
                 'device': 'gpu:a100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'a100-vm-1',
-                'start': 6.23,
+                'start': 0.8766,
             },
-            'predicted': {'cost_usd': 0.0002754, 'energy_j': 440.6, 'latency_s': 7.322},
+            'predicted': {'cost_usd': 0.0001916, 'energy_j': 306.6, 'latency_s': 5.216},
             'yields': None,
         },
         {
@@ -379,7 +434,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -417,7 +472,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': '',
+                        'extra': 'vllm',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },
@@ -520,7 +575,7 @@ PLAN_DATA = {
                             'fallbacks': [],
                             'impl': {
                                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                                'extra': '',
+                                'extra': 'vllm',
                                 'name': 'vllm',
                                 'requires': ['vllm'],
                             },
@@ -603,7 +658,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -645,7 +700,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

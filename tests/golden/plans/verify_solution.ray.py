@@ -8,7 +8,7 @@ SLO:        latency < 30s, quality >= fair
 Objective:  minimize cost
 Cluster:    cloud-a100-h100
 Placement:  optimal for cost (by greedy, gap 0.0%)
-Predicted:  cost 0.01586 usd, energy 1.183e+04 J, latency 29.98 s
+Predicted:  cost 0.01575 usd, energy 1.169e+04 J, latency 29.98 s
 
 Each op below is one function that submits its step to Ray, where a worker runs
 it through the murakkab runtime (`invoke_step`): a task for a tool, a call on the
@@ -41,10 +41,17 @@ from murakkab.runtime.trace import RunResult
 
 # One actor per model instance: the worker process that holds the loaded model.
 ACTORS = {
+    'faster-whisper/whisper-tiny.en@cpu': {
+        'num_cpus': 32,
+        'num_gpus': 0,
+        'max_concurrency': 1,
+        'steps': ['student.transcript'],
+        'bundle': 0,
+    },
     'llava-onevision-7b@gpu:a100x4': {
         'num_cpus': 0,
         'num_gpus': 4,
-        'max_concurrency': 53,
+        'max_concurrency': 54,
         'steps': ['student.answer'],
         'bundle': 1,
     },
@@ -69,13 +76,13 @@ ACTORS = {
 }
 # The placement group: one bundle per cluster node the plan uses (empty: not placed).
 BUNDLES = [
-    {'node': 'a100-vm-0', 'resources': {'CPU': 4, 'node:a100-vm-0': 0.001, 'GPU': 8}},
+    {'node': 'a100-vm-0', 'resources': {'CPU': 36, 'node:a100-vm-0': 0.001, 'GPU': 8}},
     {'node': 'a100-vm-1', 'resources': {'CPU': 1, 'node:a100-vm-1': 0.001, 'GPU': 4}},
     {'node': 'h100-vm-0', 'resources': {'CPU': 1, 'node:h100-vm-0': 0.001, 'GPU': 4}},
 ]
 # What `ray.init` declares when this plan starts its own local Ray.
 LOCAL_RAY = {
-    'num_cpus': 6,
+    'num_cpus': 38,
     'num_gpus': 16,
     'resources': {'node:a100-vm-0': 1.0, 'node:a100-vm-1': 1.0, 'node:h100-vm-0': 1.0},
 }
@@ -87,7 +94,7 @@ def student_scenes(run: RayRun, videos: Any, *, label: str = "") -> Any:
     """video.scene_detect via opencv.hist: step student.scenes.
 
     Runs on cpu, 1 core, node a100-vm-0.
-    Planned start 0 s; predicted latency 6.05 s.
+    Planned start 0 s; predicted latency 0.698 s.
     Ray: a task in bundle 0 (node a100-vm-0).
     """
     return run.task(
@@ -104,7 +111,7 @@ def student_frames(run: RayRun, scenes: Any, *, label: str = "") -> Any:
     """video.frame_extract via opencv.seek: step student.frames.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 6.05 s; predicted latency 0.035 s.
+    Planned start 0.698 s; predicted latency 0.034 s.
     Ray: a task in bundle 0 (node a100-vm-0).
     """
     return run.task(
@@ -117,11 +124,21 @@ def student_frames(run: RayRun, scenes: Any, *, label: str = "") -> Any:
     )
 
 
+def student_transcript(run: RayRun, scenes: Any, *, label: str = "") -> Any:
+    """speech.transcribe via faster-whisper: step student.transcript.
+
+    Runs on cpu, 32 cores, node a100-vm-0.
+    Planned start 0.698 s; predicted latency 0.104 s.
+    Ray: a call on the actor of model instance faster-whisper/whisper-tiny.en@cpu.
+    """
+    return run.actor_call('student.transcript', 'faster-whisper/whisper-tiny.en@cpu', (scenes,), label)
+
+
 def student_objects(run: RayRun, frames: Any, query: Any, *, label: str = "") -> Any:
     """vision.detect_objects via open-clip (fallbacks: haar-ocr): step student.objects.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 6.08 s; predicted latency 0.145 s.
+    Planned start 0.732 s; predicted latency 0.145 s.
     Ray: a task in bundle 0 (node a100-vm-0).
     """
     return run.task(
@@ -138,7 +155,7 @@ def student_answer(run: RayRun, question: Any, context: Any, *, label: str = "")
     """llm.answer via vllm: step student.answer.
 
     Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-1.
-    Planned start 6.23 s; predicted latency 7.32 s.
+    Planned start 0.877 s; predicted latency 5.22 s.
     Ray: a call on the actor of model instance llava-onevision-7b@gpu:a100x4.
     """
     return run.actor_call('student.answer', 'llava-onevision-7b@gpu:a100x4', (question, context), label)
@@ -262,8 +279,9 @@ def workflow(run: RayRun, r: dict[str, Any]) -> Any:
     """Workflow verify_solution: every op submitted, none waited for."""
     r['student.scenes'] = student_scenes(run, [r['lecture']])
     r['student.frames'] = student_frames(run, r['student.scenes'])
+    r['student.transcript'] = student_transcript(run, r['student.scenes'])
     r['student.objects'] = student_objects(run, r['student.frames'], 'What Python code is written on the screen? Reproduce it exactly.')
-    r['student.answer'] = student_answer(run, 'What Python code is written on the screen? Reproduce it exactly.', [r['student.objects']])
+    r['student.answer'] = student_answer(run, 'What Python code is written on the screen? Reproduce it exactly.', [r['student.objects'], r['student.transcript']])
     r['reference.tests'] = reference_tests(run, r['problem'])
     r['reference.proposals'] = reference_proposals(run, {'problem': r['problem']})
     r['reference.debated'] = reference_debated(run, {'problem': r['problem'], 'reference.proposals': r['reference.proposals'], 'reference.tests': r['reference.tests']})
@@ -297,22 +315,22 @@ PLAN_DATA = {
     'params': [['lecture', 'video'], ['problem', 'text']],
     'pipeline': 'default',
     'placement': {
-        'bound': 0.01586,
-        'cost_usd': 0.01586,
-        'energy_j': 11830.0,
+        'bound': 0.01575,
+        'cost_usd': 0.01575,
+        'energy_j': 11690.0,
         'gap': 0.0,
         'gpus': 16,
-        'greedy': 0.01586,
+        'greedy': 0.01575,
         'latency_s': 29.98,
         'objective': 'cost',
         'proof': 'bound',
         'slo': 'latency < 30s',
         'solver': 'greedy',
         'status': 'optimal',
-        'value': 0.01586,
+        'value': 0.01575,
         'workflow': 'verify_solution',
     },
-    'predicted': {'cost_usd': 0.01586267, 'energy_j': 11833.920000000002},
+    'predicted': {'cost_usd': 0.015751778, 'energy_j': 11687.7312},
     'result': {'ref': 'verdict'},
     'slo': 'latency < 30s, quality >= fair',
     'source': 'examples/verify_solution.mk',
@@ -342,7 +360,11 @@ PLAN_DATA = {
                 'node': 'a100-vm-0',
                 'start': 0.0,
             },
-            'predicted': {'cost_usd': 8.067e-05, 'energy_j': 36.3, 'latency_s': 6.05},
+            'predicted': {
+                'cost_usd': 9.301e-06,
+                'energy_j': 4.185,
+                'latency_s': 0.6975,
+            },
             'yields': None,
         },
         {
@@ -368,9 +390,45 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 6.05,
+                'start': 0.6975,
             },
-            'predicted': {'cost_usd': 1.867e-06, 'energy_j': 0.84, 'latency_s': 0.035},
+            'predicted': {
+                'cost_usd': 1.814e-06,
+                'energy_j': 0.8162,
+                'latency_s': 0.03401,
+            },
+            'yields': None,
+        },
+        {
+            'args': [{'ref': 'student.scenes'}],
+            'batch': 1,
+            'body': [],
+            'body_args': [],
+            'count': 0,
+            'deps': ['student.scenes'],
+            'fallbacks': [],
+            'impl': {
+                'entry': 'murakkab.stdlib.speech_whisper:transcribe',
+                'extra': 'speech',
+                'name': 'faster-whisper',
+                'requires': ['faster_whisper'],
+            },
+            'instance': 'faster-whisper/whisper-tiny.en@cpu',
+            'knobs': {'cores': 8, 'fanout': 4, 'model': 'whisper-tiny.en'},
+            'name': 'student.transcript',
+            'op': 'speech.transcribe',
+            'placement': {
+                'cores': 8,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 0.6975,
+            },
+            'predicted': {
+                'cost_usd': 4.433e-05,
+                'energy_j': 19.95,
+                'latency_s': 0.1039,
+            },
             'yields': None,
         },
         {
@@ -395,7 +453,7 @@ PLAN_DATA = {
             ],
             'impl': {
                 'entry': 'murakkab.stdlib.vision_clip:detect_objects',
-                'extra': '',
+                'extra': 'clip',
                 'name': 'open-clip',
                 'requires': ['open_clip'],
             },
@@ -408,7 +466,7 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 6.085,
+                'start': 0.7316,
             },
             'predicted': {'cost_usd': 7.733e-06, 'energy_j': 3.48, 'latency_s': 0.145},
             'yields': None,
@@ -418,26 +476,31 @@ PLAN_DATA = {
                 {
                     'const': 'What Python code is written on the screen? Reproduce it exactly.',
                 },
-                {'list': [{'ref': 'student.objects'}]},
+                {
+                    'list': [
+                        {'ref': 'student.objects'},
+                        {'ref': 'student.transcript'},
+                    ],
+                },
             ],
-            'batch': 53,
+            'batch': 54,
             'body': [],
             'body_args': [],
             'count': 0,
-            'deps': ['student.objects'],
+            'deps': ['student.objects', 'student.transcript'],
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
             'instance': 'llava-onevision-7b@gpu:a100x4',
             'knobs': {
-                'batch': 53,
+                'batch': 54,
                 'gpu': 'a100',
                 'load': 2244.0,
-                'max_tokens': 1024,
+                'max_tokens': 64,
                 'model': 'llava-onevision-7b',
                 'tp': 4,
             },
@@ -448,9 +511,9 @@ PLAN_DATA = {
                 'device': 'gpu:a100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'a100-vm-1',
-                'start': 6.23,
+                'start': 0.8766,
             },
-            'predicted': {'cost_usd': 0.0002754, 'energy_j': 440.6, 'latency_s': 7.322},
+            'predicted': {'cost_usd': 0.0001916, 'energy_j': 306.6, 'latency_s': 5.216},
             'yields': None,
         },
         {
@@ -463,7 +526,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -501,7 +564,7 @@ PLAN_DATA = {
                     'fallbacks': [],
                     'impl': {
                         'entry': 'murakkab.stdlib.llm_vllm:run',
-                        'extra': '',
+                        'extra': 'vllm',
                         'name': 'vllm',
                         'requires': ['vllm'],
                     },
@@ -604,7 +667,7 @@ PLAN_DATA = {
                             'fallbacks': [],
                             'impl': {
                                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                                'extra': '',
+                                'extra': 'vllm',
                                 'name': 'vllm',
                                 'requires': ['vllm'],
                             },
@@ -687,7 +750,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -729,7 +792,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },

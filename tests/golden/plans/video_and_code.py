@@ -8,7 +8,7 @@ SLO:        latency < 30s
 Objective:  none
 Cluster:    cloud-a100-h100
 Placement:  optimal for gpus (by greedy, gap 0.0%)
-Predicted:  cost 0.02015 usd, energy 1.254e+04 J, latency 26.62 s
+Predicted:  cost 0.009713 usd, energy 7094 J, latency 28.91 s
 
 Each op below is one function that runs its step through the murakkab runtime
 (`invoke_step`: cache, retries, fallbacks, energy). `workflow` wires the data
@@ -38,8 +38,8 @@ from murakkab.runtime.trace import RunResult
 def scenes(run: PlanRun, videos: Any, *, label: str = "") -> Any:
     """video.scene_detect via opencv.hist: step scenes.
 
-    Runs on cpu, 8 cores, node a100-vm-0.
-    Planned start 0 s; predicted latency 7.55 s.
+    Runs on cpu, 4 cores, node a100-vm-0.
+    Planned start 0 s; predicted latency 1.73 s.
     """
     return run.invoke('scenes', (videos,), label)
 
@@ -48,7 +48,7 @@ def frames(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
     """video.frame_extract via opencv.seek: step frames.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 7.55 s; predicted latency 1.5 s.
+    Planned start 1.73 s; predicted latency 0.639 s.
     """
     return run.invoke('frames', (scenes,), label)
 
@@ -56,8 +56,8 @@ def frames(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
 def transcript(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
     """speech.transcribe via faster-whisper: step transcript.
 
-    Runs on gpu:h100x1 (1 GPU), GPUs [0] of node h100-vm-0.
-    Planned start 7.55 s; predicted latency 4 s.
+    Runs on cpu, 32 cores, node a100-vm-0.
+    Planned start 1.73 s; predicted latency 2.03 s.
     """
     return run.invoke('transcript', (scenes,), label)
 
@@ -66,7 +66,7 @@ def objects(run: PlanRun, frames: Any, query: Any, *, label: str = "") -> Any:
     """vision.detect_objects via open-clip (fallbacks: haar-ocr): step objects.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 9.05 s; predicted latency 6.03 s.
+    Planned start 2.36 s; predicted latency 6.03 s.
     """
     return run.invoke('objects', (frames, query), label)
 
@@ -75,7 +75,7 @@ def answer(run: PlanRun, question: Any, context: Any, *, label: str = "") -> Any
     """llm.answer via vllm: step answer.
 
     Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-0.
-    Planned start 15.1 s; predicted latency 4.83 s.
+    Planned start 8.39 s; predicted latency 16.1 s.
     """
     return run.invoke('answer', (question, context), label)
 
@@ -93,7 +93,7 @@ def op_report(run: PlanRun, content: Any, *, label: str = "") -> Any:
     """llm.summarize via vllm: step report.
 
     Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-0.
-    Planned start 21.8 s; predicted latency 4.83 s.
+    Planned start 24.5 s; predicted latency 4.42 s.
     """
     return run.invoke('report', (content,), label)
 
@@ -149,22 +149,22 @@ PLAN_DATA = {
     'params': [['query', 'text'], ['videos', 'list<video>'], ['problem', 'text']],
     'pipeline': 'default',
     'placement': {
-        'bound': 5.0,
-        'cost_usd': 0.02015,
-        'energy_j': 12540.0,
+        'bound': 4.0,
+        'cost_usd': 0.009713,
+        'energy_j': 7094.0,
         'gap': 0.0,
-        'gpus': 5,
-        'greedy': 5.0,
-        'latency_s': 26.62,
+        'gpus': 4,
+        'greedy': 4.0,
+        'latency_s': 28.91,
         'objective': 'gpus',
         'proof': 'bound',
         'slo': 'latency < 30s',
         'solver': 'greedy',
         'status': 'optimal',
-        'value': 5.0,
+        'value': 4.0,
         'workflow': 'video_and_code',
     },
-    'predicted': {'cost_usd': 0.02014557, 'energy_j': 12543.12},
+    'predicted': {'cost_usd': 0.009713280000000001, 'energy_j': 7093.639999999999},
     'result': {'ref': 'report'},
     'slo': 'latency < 30s',
     'source': 'examples/video_and_code.mk',
@@ -184,17 +184,17 @@ PLAN_DATA = {
                 'requires': ['cv2'],
             },
             'instance': 'opencv.hist@cpu',
-            'knobs': {'cores': 8, 'threshold': 27.0},
+            'knobs': {'cores': 4, 'threshold': 27.0},
             'name': 'scenes',
             'op': 'video.scene_detect',
             'placement': {
-                'cores': 8,
+                'cores': 4,
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
                 'start': 0.0,
             },
-            'predicted': {'cost_usd': 0.0008053, 'energy_j': 362.4, 'latency_s': 7.55},
+            'predicted': {'cost_usd': 9.2e-05, 'energy_j': 41.4, 'latency_s': 1.725},
             'yields': None,
         },
         {
@@ -220,9 +220,9 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 7.55,
+                'start': 1.725,
             },
-            'predicted': {'cost_usd': 8.027e-05, 'energy_j': 36.12, 'latency_s': 1.505},
+            'predicted': {'cost_usd': 3.408e-05, 'energy_j': 15.34, 'latency_s': 0.639},
             'yields': None,
         },
         {
@@ -239,18 +239,18 @@ PLAN_DATA = {
                 'name': 'faster-whisper',
                 'requires': ['faster_whisper'],
             },
-            'instance': 'faster-whisper/whisper-base@gpu:h100x1',
-            'knobs': {'cores': 1, 'model': 'whisper-base'},
+            'instance': 'faster-whisper/whisper-base@cpu',
+            'knobs': {'cores': 8, 'fanout': 4, 'model': 'whisper-base'},
             'name': 'transcript',
             'op': 'speech.transcribe',
             'placement': {
-                'cores': 1,
-                'device': 'gpu:h100x1',
-                'gpu_ids': [0],
-                'node': 'h100-vm-0',
-                'start': 7.55,
+                'cores': 8,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 1.725,
             },
-            'predicted': {'cost_usd': 0.007056, 'energy_j': 3720.0, 'latency_s': 4.0},
+            'predicted': {'cost_usd': 0.0008652, 'energy_j': 389.3, 'latency_s': 2.028},
             'yields': None,
         },
         {
@@ -270,7 +270,7 @@ PLAN_DATA = {
             ],
             'impl': {
                 'entry': 'murakkab.stdlib.vision_clip:detect_objects',
-                'extra': '',
+                'extra': 'clip',
                 'name': 'open-clip',
                 'requires': ['open_clip'],
             },
@@ -283,7 +283,7 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 9.055,
+                'start': 2.364,
             },
             'predicted': {'cost_usd': 0.0003213, 'energy_j': 144.6, 'latency_s': 6.025},
             'yields': None,
@@ -293,7 +293,7 @@ PLAN_DATA = {
                 {'ref': 'query'},
                 {'list': [{'ref': 'objects'}, {'ref': 'transcript'}]},
             ],
-            'batch': 2,
+            'batch': 32,
             'body': [],
             'body_args': [],
             'count': 0,
@@ -301,15 +301,15 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
             'instance': 'gemma-3-27b@gpu:a100x4',
             'knobs': {
-                'batch': 2,
+                'batch': 32,
                 'gpu': 'a100',
-                'load': 107.1,
+                'load': 598.5,
                 'max_tokens': 1024,
                 'model': 'gemma-3-27b',
                 'tp': 4,
@@ -321,9 +321,9 @@ PLAN_DATA = {
                 'device': 'gpu:a100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'a100-vm-0',
-                'start': 15.08,
+                'start': 8.389,
             },
-            'predicted': {'cost_usd': 0.005602, 'energy_j': 3597.0, 'latency_s': 4.829},
+            'predicted': {'cost_usd': 0.001003, 'energy_j': 1251.0, 'latency_s': 16.11},
             'yields': None,
         },
         {
@@ -336,7 +336,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -366,7 +366,7 @@ PLAN_DATA = {
         },
         {
             'args': [{'list': [{'ref': 'answer'}, {'ref': 'solution'}]}],
-            'batch': 2,
+            'batch': 1,
             'body': [],
             'body_args': [],
             'count': 0,
@@ -374,15 +374,15 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
             'instance': 'gemma-3-27b@gpu:a100x4',
             'knobs': {
-                'batch': 2,
+                'batch': 1,
                 'gpu': 'a100',
-                'load': 107.1,
+                'load': 89.3,
                 'model': 'gemma-3-27b',
                 'tp': 4,
             },
@@ -393,9 +393,9 @@ PLAN_DATA = {
                 'device': 'gpu:a100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'a100-vm-0',
-                'start': 21.79,
+                'start': 24.49,
             },
-            'predicted': {'cost_usd': 0.005602, 'energy_j': 3597.0, 'latency_s': 4.829},
+            'predicted': {'cost_usd': 0.006719, 'energy_j': 4166.0, 'latency_s': 4.415},
             'yields': None,
         },
     ],

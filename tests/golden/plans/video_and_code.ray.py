@@ -8,7 +8,7 @@ SLO:        latency < 30s
 Objective:  none
 Cluster:    cloud-a100-h100
 Placement:  optimal for gpus (by greedy, gap 0.0%)
-Predicted:  cost 0.02015 usd, energy 1.254e+04 J, latency 26.62 s
+Predicted:  cost 0.009713 usd, energy 7094 J, latency 28.91 s
 
 Each op below is one function that submits its step to Ray, where a worker runs
 it through the murakkab runtime (`invoke_step`): a task for a tool, a call on the
@@ -41,12 +41,12 @@ from murakkab.runtime.trace import RunResult
 
 # One actor per model instance: the worker process that holds the loaded model.
 ACTORS = {
-    'faster-whisper/whisper-base@gpu:h100x1': {
-        'num_cpus': 0,
-        'num_gpus': 1,
+    'faster-whisper/whisper-base@cpu': {
+        'num_cpus': 32,
+        'num_gpus': 0,
         'max_concurrency': 1,
         'steps': ['transcript'],
-        'bundle': 1,
+        'bundle': 0,
     },
     'gemma-3-27b@gpu:a100x4': {
         'num_cpus': 0,
@@ -57,12 +57,9 @@ ACTORS = {
     },
 }
 # The placement group: one bundle per cluster node the plan uses (empty: not placed).
-BUNDLES = [
-    {'node': 'a100-vm-0', 'resources': {'CPU': 8, 'node:a100-vm-0': 0.001, 'GPU': 4}},
-    {'node': 'h100-vm-0', 'resources': {'CPU': 1, 'node:h100-vm-0': 0.001, 'GPU': 1}},
-]
+BUNDLES = [{'node': 'a100-vm-0', 'resources': {'CPU': 36, 'node:a100-vm-0': 0.001, 'GPU': 4}}]
 # What `ray.init` declares when this plan starts its own local Ray.
-LOCAL_RAY = {'num_cpus': 9, 'num_gpus': 5, 'resources': {'node:a100-vm-0': 1.0, 'node:h100-vm-0': 1.0}}
+LOCAL_RAY = {'num_cpus': 36, 'num_gpus': 4, 'resources': {'node:a100-vm-0': 1.0}}
 
 # ---- ops ------------------------------------------------------------------------------
 
@@ -70,15 +67,15 @@ LOCAL_RAY = {'num_cpus': 9, 'num_gpus': 5, 'resources': {'node:a100-vm-0': 1.0, 
 def scenes(run: RayRun, videos: Any, *, label: str = "") -> Any:
     """video.scene_detect via opencv.hist: step scenes.
 
-    Runs on cpu, 8 cores, node a100-vm-0.
-    Planned start 0 s; predicted latency 7.55 s.
+    Runs on cpu, 4 cores, node a100-vm-0.
+    Planned start 0 s; predicted latency 1.73 s.
     Ray: a task in bundle 0 (node a100-vm-0).
     """
     return run.task(
         'scenes',
         (videos,),
         label,
-        num_cpus=8,
+        num_cpus=4,
         num_gpus=0,
         bundle=0,
     )
@@ -88,7 +85,7 @@ def frames(run: RayRun, scenes: Any, *, label: str = "") -> Any:
     """video.frame_extract via opencv.seek: step frames.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 7.55 s; predicted latency 1.5 s.
+    Planned start 1.73 s; predicted latency 0.639 s.
     Ray: a task in bundle 0 (node a100-vm-0).
     """
     return run.task(
@@ -104,18 +101,18 @@ def frames(run: RayRun, scenes: Any, *, label: str = "") -> Any:
 def transcript(run: RayRun, scenes: Any, *, label: str = "") -> Any:
     """speech.transcribe via faster-whisper: step transcript.
 
-    Runs on gpu:h100x1 (1 GPU), GPUs [0] of node h100-vm-0.
-    Planned start 7.55 s; predicted latency 4 s.
-    Ray: a call on the actor of model instance faster-whisper/whisper-base@gpu:h100x1.
+    Runs on cpu, 32 cores, node a100-vm-0.
+    Planned start 1.73 s; predicted latency 2.03 s.
+    Ray: a call on the actor of model instance faster-whisper/whisper-base@cpu.
     """
-    return run.actor_call('transcript', 'faster-whisper/whisper-base@gpu:h100x1', (scenes,), label)
+    return run.actor_call('transcript', 'faster-whisper/whisper-base@cpu', (scenes,), label)
 
 
 def objects(run: RayRun, frames: Any, query: Any, *, label: str = "") -> Any:
     """vision.detect_objects via open-clip (fallbacks: haar-ocr): step objects.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 9.05 s; predicted latency 6.03 s.
+    Planned start 2.36 s; predicted latency 6.03 s.
     Ray: a task in bundle 0 (node a100-vm-0).
     """
     return run.task(
@@ -132,7 +129,7 @@ def answer(run: RayRun, question: Any, context: Any, *, label: str = "") -> Any:
     """llm.answer via vllm: step answer.
 
     Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-0.
-    Planned start 15.1 s; predicted latency 4.83 s.
+    Planned start 8.39 s; predicted latency 16.1 s.
     Ray: a call on the actor of model instance gemma-3-27b@gpu:a100x4.
     """
     return run.actor_call('answer', 'gemma-3-27b@gpu:a100x4', (question, context), label)
@@ -152,7 +149,7 @@ def op_report(run: RayRun, content: Any, *, label: str = "") -> Any:
     """llm.summarize via vllm: step report.
 
     Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-0.
-    Planned start 21.8 s; predicted latency 4.83 s.
+    Planned start 24.5 s; predicted latency 4.42 s.
     Ray: a call on the actor of model instance gemma-3-27b@gpu:a100x4.
     """
     return run.actor_call('report', 'gemma-3-27b@gpu:a100x4', (content,), label)
@@ -210,22 +207,22 @@ PLAN_DATA = {
     'params': [['query', 'text'], ['videos', 'list<video>'], ['problem', 'text']],
     'pipeline': 'default',
     'placement': {
-        'bound': 5.0,
-        'cost_usd': 0.02015,
-        'energy_j': 12540.0,
+        'bound': 4.0,
+        'cost_usd': 0.009713,
+        'energy_j': 7094.0,
         'gap': 0.0,
-        'gpus': 5,
-        'greedy': 5.0,
-        'latency_s': 26.62,
+        'gpus': 4,
+        'greedy': 4.0,
+        'latency_s': 28.91,
         'objective': 'gpus',
         'proof': 'bound',
         'slo': 'latency < 30s',
         'solver': 'greedy',
         'status': 'optimal',
-        'value': 5.0,
+        'value': 4.0,
         'workflow': 'video_and_code',
     },
-    'predicted': {'cost_usd': 0.02014557, 'energy_j': 12543.12},
+    'predicted': {'cost_usd': 0.009713280000000001, 'energy_j': 7093.639999999999},
     'result': {'ref': 'report'},
     'slo': 'latency < 30s',
     'source': 'examples/video_and_code.mk',
@@ -245,17 +242,17 @@ PLAN_DATA = {
                 'requires': ['cv2'],
             },
             'instance': 'opencv.hist@cpu',
-            'knobs': {'cores': 8, 'threshold': 27.0},
+            'knobs': {'cores': 4, 'threshold': 27.0},
             'name': 'scenes',
             'op': 'video.scene_detect',
             'placement': {
-                'cores': 8,
+                'cores': 4,
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
                 'start': 0.0,
             },
-            'predicted': {'cost_usd': 0.0008053, 'energy_j': 362.4, 'latency_s': 7.55},
+            'predicted': {'cost_usd': 9.2e-05, 'energy_j': 41.4, 'latency_s': 1.725},
             'yields': None,
         },
         {
@@ -281,9 +278,9 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 7.55,
+                'start': 1.725,
             },
-            'predicted': {'cost_usd': 8.027e-05, 'energy_j': 36.12, 'latency_s': 1.505},
+            'predicted': {'cost_usd': 3.408e-05, 'energy_j': 15.34, 'latency_s': 0.639},
             'yields': None,
         },
         {
@@ -300,18 +297,18 @@ PLAN_DATA = {
                 'name': 'faster-whisper',
                 'requires': ['faster_whisper'],
             },
-            'instance': 'faster-whisper/whisper-base@gpu:h100x1',
-            'knobs': {'cores': 1, 'model': 'whisper-base'},
+            'instance': 'faster-whisper/whisper-base@cpu',
+            'knobs': {'cores': 8, 'fanout': 4, 'model': 'whisper-base'},
             'name': 'transcript',
             'op': 'speech.transcribe',
             'placement': {
-                'cores': 1,
-                'device': 'gpu:h100x1',
-                'gpu_ids': [0],
-                'node': 'h100-vm-0',
-                'start': 7.55,
+                'cores': 8,
+                'device': 'cpu',
+                'gpu_ids': [],
+                'node': 'a100-vm-0',
+                'start': 1.725,
             },
-            'predicted': {'cost_usd': 0.007056, 'energy_j': 3720.0, 'latency_s': 4.0},
+            'predicted': {'cost_usd': 0.0008652, 'energy_j': 389.3, 'latency_s': 2.028},
             'yields': None,
         },
         {
@@ -331,7 +328,7 @@ PLAN_DATA = {
             ],
             'impl': {
                 'entry': 'murakkab.stdlib.vision_clip:detect_objects',
-                'extra': '',
+                'extra': 'clip',
                 'name': 'open-clip',
                 'requires': ['open_clip'],
             },
@@ -344,7 +341,7 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 9.055,
+                'start': 2.364,
             },
             'predicted': {'cost_usd': 0.0003213, 'energy_j': 144.6, 'latency_s': 6.025},
             'yields': None,
@@ -354,7 +351,7 @@ PLAN_DATA = {
                 {'ref': 'query'},
                 {'list': [{'ref': 'objects'}, {'ref': 'transcript'}]},
             ],
-            'batch': 2,
+            'batch': 32,
             'body': [],
             'body_args': [],
             'count': 0,
@@ -362,15 +359,15 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
             'instance': 'gemma-3-27b@gpu:a100x4',
             'knobs': {
-                'batch': 2,
+                'batch': 32,
                 'gpu': 'a100',
-                'load': 107.1,
+                'load': 598.5,
                 'max_tokens': 1024,
                 'model': 'gemma-3-27b',
                 'tp': 4,
@@ -382,9 +379,9 @@ PLAN_DATA = {
                 'device': 'gpu:a100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'a100-vm-0',
-                'start': 15.08,
+                'start': 8.389,
             },
-            'predicted': {'cost_usd': 0.005602, 'energy_j': 3597.0, 'latency_s': 4.829},
+            'predicted': {'cost_usd': 0.001003, 'energy_j': 1251.0, 'latency_s': 16.11},
             'yields': None,
         },
         {
@@ -397,7 +394,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -427,7 +424,7 @@ PLAN_DATA = {
         },
         {
             'args': [{'list': [{'ref': 'answer'}, {'ref': 'solution'}]}],
-            'batch': 2,
+            'batch': 1,
             'body': [],
             'body_args': [],
             'count': 0,
@@ -435,15 +432,15 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
             'instance': 'gemma-3-27b@gpu:a100x4',
             'knobs': {
-                'batch': 2,
+                'batch': 1,
                 'gpu': 'a100',
-                'load': 107.1,
+                'load': 89.3,
                 'model': 'gemma-3-27b',
                 'tp': 4,
             },
@@ -454,9 +451,9 @@ PLAN_DATA = {
                 'device': 'gpu:a100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'a100-vm-0',
-                'start': 21.79,
+                'start': 24.49,
             },
-            'predicted': {'cost_usd': 0.005602, 'energy_j': 3597.0, 'latency_s': 4.829},
+            'predicted': {'cost_usd': 0.006719, 'energy_j': 4166.0, 'latency_s': 4.415},
             'yields': None,
         },
     ],

@@ -8,7 +8,7 @@ SLO:        cost < 2usd, latency < 30s, quality >= 0.647
 Objective:  minimize energy
 Cluster:    cloud-a100-h100
 Placement:  optimal for energy (by greedy, gap 0.0%)
-Predicted:  cost 0.002475 usd, energy 1285 J, latency 29.13 s
+Predicted:  cost 0.002319 usd, energy 1215 J, latency 25.16 s
 
 Each op below is one function that runs its step through the murakkab runtime
 (`invoke_step`: cache, retries, fallbacks, energy). `workflow` wires the data
@@ -38,8 +38,8 @@ from murakkab.runtime.trace import RunResult
 def scenes(run: PlanRun, videos: Any, *, label: str = "") -> Any:
     """video.scene_detect via opencv.hist: step scenes.
 
-    Runs on cpu, 2 cores, node a100-vm-0.
-    Planned start 0 s; predicted latency 3.05 s.
+    Runs on cpu, 1 core, node a100-vm-0.
+    Planned start 0 s; predicted latency 0.698 s.
     """
     return run.invoke('scenes', (videos,), label)
 
@@ -48,7 +48,7 @@ def frames(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
     """video.frame_extract via opencv.seek: step frames.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 3.05 s; predicted latency 0.155 s.
+    Planned start 0.698 s; predicted latency 0.0834 s.
     """
     return run.invoke('frames', (scenes,), label)
 
@@ -56,8 +56,8 @@ def frames(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
 def transcript(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
     """speech.transcribe via faster-whisper: step transcript.
 
-    Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 3.05 s; predicted latency 2.33 s.
+    Runs on cpu, 32 cores, node a100-vm-0.
+    Planned start 0.698 s; predicted latency 0.104 s.
     """
     return run.invoke('transcript', (scenes,), label)
 
@@ -66,7 +66,7 @@ def objects(run: PlanRun, frames: Any, query: Any, *, label: str = "") -> Any:
     """vision.detect_objects via open-clip (fallbacks: haar-ocr): step objects.
 
     Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 3.21 s; predicted latency 0.625 s.
+    Planned start 0.781 s; predicted latency 0.625 s.
     """
     return run.invoke('objects', (frames, query), label)
 
@@ -75,7 +75,7 @@ def answer(run: PlanRun, question: Any, context: Any, *, label: str = "") -> Any
     """llm.answer via vllm: step answer.
 
     Runs on gpu:h100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node h100-vm-0.
-    Planned start 5.38 s; predicted latency 23.8 s.
+    Planned start 1.41 s; predicted latency 23.8 s.
     """
     return run.invoke('answer', (question, context), label)
 
@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 PLAN_DATA = {
     'cluster': 'cloud-a100-h100',
     'defaults': {
-        'query': 'What is the name of the person wearing the red dress?',
-        'videos': ['media/road_trip.mp4'],
+        'query': 'Who is the commander of the mission?',
+        'videos': ['media/lecture.mp4'],
     },
     'doc': 'Answer a question about one or more videos.',
     'format': 1,
@@ -117,22 +117,22 @@ PLAN_DATA = {
     'params': [['query', 'text'], ['videos', 'list<video>']],
     'pipeline': 'default',
     'placement': {
-        'bound': 1286.0,
-        'cost_usd': 0.002474,
-        'energy_j': 1286.0,
+        'bound': 1216.0,
+        'cost_usd': 0.002319,
+        'energy_j': 1216.0,
         'gap': 0.0,
         'gpus': 4,
-        'greedy': 1286.0,
-        'latency_s': 29.13,
+        'greedy': 1216.0,
+        'latency_s': 25.16,
         'objective': 'energy',
-        'proof': 'z3',
+        'proof': 'bound',
         'slo': 'latency < 30s',
         'solver': 'greedy',
         'status': 'optimal',
-        'value': 1286.0,
+        'value': 1216.0,
         'workflow': 'video_qa',
     },
-    'predicted': {'cost_usd': 0.002474927, 'energy_j': 1285.12},
+    'predicted': {'cost_usd': 0.002319409, 'energy_j': 1215.136},
     'result': {'ref': 'answer'},
     'slo': 'cost < 2usd, latency < 30s, quality >= 0.647',
     'source': 'examples/video_qa.mk',
@@ -152,17 +152,21 @@ PLAN_DATA = {
                 'requires': ['cv2'],
             },
             'instance': 'opencv.hist@cpu',
-            'knobs': {'cores': 2, 'threshold': 27.0},
+            'knobs': {'cores': 1, 'threshold': 27.0},
             'name': 'scenes',
             'op': 'video.scene_detect',
             'placement': {
-                'cores': 2,
+                'cores': 1,
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
                 'start': 0.0,
             },
-            'predicted': {'cost_usd': 8.133e-05, 'energy_j': 36.6, 'latency_s': 3.05},
+            'predicted': {
+                'cost_usd': 9.301e-06,
+                'energy_j': 4.185,
+                'latency_s': 0.6975,
+            },
             'yields': None,
         },
         {
@@ -188,9 +192,13 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 3.05,
+                'start': 0.6975,
             },
-            'predicted': {'cost_usd': 8.267e-06, 'energy_j': 3.72, 'latency_s': 0.155},
+            'predicted': {
+                'cost_usd': 4.448e-06,
+                'energy_j': 2.001,
+                'latency_s': 0.08339,
+            },
             'yields': None,
         },
         {
@@ -208,17 +216,21 @@ PLAN_DATA = {
                 'requires': ['faster_whisper'],
             },
             'instance': 'faster-whisper/whisper-tiny.en@cpu',
-            'knobs': {'cores': 1, 'fanout': 4, 'model': 'whisper-tiny.en'},
+            'knobs': {'cores': 8, 'fanout': 4, 'model': 'whisper-tiny.en'},
             'name': 'transcript',
             'op': 'speech.transcribe',
             'placement': {
-                'cores': 1,
+                'cores': 8,
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 3.05,
+                'start': 0.6975,
             },
-            'predicted': {'cost_usd': 0.000124, 'energy_j': 55.8, 'latency_s': 2.325},
+            'predicted': {
+                'cost_usd': 4.433e-05,
+                'energy_j': 19.95,
+                'latency_s': 0.1039,
+            },
             'yields': None,
         },
         {
@@ -238,7 +250,7 @@ PLAN_DATA = {
             ],
             'impl': {
                 'entry': 'murakkab.stdlib.vision_clip:detect_objects',
-                'extra': '',
+                'extra': 'clip',
                 'name': 'open-clip',
                 'requires': ['open_clip'],
             },
@@ -251,7 +263,7 @@ PLAN_DATA = {
                 'device': 'cpu',
                 'gpu_ids': [],
                 'node': 'a100-vm-0',
-                'start': 3.205,
+                'start': 0.7809,
             },
             'predicted': {'cost_usd': 3.333e-05, 'energy_j': 15.0, 'latency_s': 0.625},
             'yields': None,
@@ -269,7 +281,7 @@ PLAN_DATA = {
             'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.llm_vllm:run',
-                'extra': '',
+                'extra': 'vllm',
                 'name': 'vllm',
                 'requires': ['vllm'],
             },
@@ -278,7 +290,7 @@ PLAN_DATA = {
                 'batch': 75,
                 'gpu': 'h100',
                 'load': 2024.0,
-                'max_tokens': 1024,
+                'max_tokens': 64,
                 'model': 'gemma-3-27b',
                 'tp': 4,
             },
@@ -289,7 +301,7 @@ PLAN_DATA = {
                 'device': 'gpu:h100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'h100-vm-0',
-                'start': 5.375,
+                'start': 1.406,
             },
             'predicted': {'cost_usd': 0.002228, 'energy_j': 1174.0, 'latency_s': 23.76},
             'yields': None,

@@ -21,11 +21,7 @@ from murakkab.profiles.schema import ModelProfile, ToolProfile
 
 # Entries whose module the real-executors issue (#6) writes. Kept explicit so
 # that the list can only shrink: a new dangling entry fails the test below.
-PENDING_ISSUE_6 = {
-    "murakkab.stdlib.vision_clip",
-    "murakkab.stdlib.llm_llamacpp",
-    "murakkab.stdlib.llm_vllm",
-}
+PENDING_ISSUE_6: set[str] = set()
 GPU_TYPES = ("a100", "h100")
 
 CAPABILITIES = stdlib_catalogue().all()

@@ -5,6 +5,7 @@ schedule chart and progress display out.
 |---|---|
 | `settings.py` | the run's settings: flags over a resumed run's `run.json`; the run directory |
 | `backend.py` | `--executors` loaded, the backend checked, Ray joined, the plan handed over |
+| `assets.py` | the model files the plan needs, assembled first (with progress) |
 | `execute.py` | one run executed and recorded: progress events, outputs written, exit status |
 | `inputs.py` | `--input NAME=VALUE` read against the workflow's parameter types |
 | `rundir.py` | the run directory: what a run writes, what `--resume` reads back |

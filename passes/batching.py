@@ -133,7 +133,9 @@ class BatchingPass:
             )
             # A load that does not change keeps its written form (556 stays 556).
             value = load if chosen == float(load) else chosen
-            return op.with_attrs(load=value, batch=curve.batch(chosen))
+            # A CPU model (llama.cpp) serves one stream: its calls queue, never batch.
+            batch = 1 if profile.device == "cpu" else curve.batch(chosen)
+            return op.with_attrs(load=value, batch=batch)
         ctx.decide(NAME, kind="skipped", workflow=workflow, op=op.result.name, reason=why)
         return op
 

@@ -214,8 +214,9 @@ def test_configuration_grid_crosses_domains_and_optional_tasks() -> None:
 
     workflow = lower_text((EXAMPLES / "video_qa.mk").read_text()).workflows[0]
     grid = configurations(workflow)
-    # frames 3 x model 3 x gpu 2 x tp 2, each with the transcript kept and dropped.
-    assert len(grid) == 3 * 3 * 2 * 2 * 2
+    # frames 3 x model 5 x gpu 2 x tp 2, each with the transcript and the detector
+    # kept and dropped.
+    assert len(grid) == 3 * 5 * 2 * 2 * 2 * 2
     dropped = [w for w in grid if not any(op.name == "speech.transcribe" for op in w.ops)]
     assert len(dropped) == len(grid) // 2
     assert all(not any(isinstance(v, Domain) for op in w.ops for _, v in op.attrs) for w in grid)

@@ -14,7 +14,7 @@ from murakkab.profiles.codec import KINDS, kind_of, to_data
 from murakkab.profiles.priors import published_tiers, read_profile_file
 from murakkab.profiles.schema import ModelProfile, Profile, ToolProfile, WorkflowProfile
 from murakkab.profiles.store import ProfileStore
-from murakkab.profiles.tiers import TIER_PERCENTILES, quality_tiers
+from murakkab.profiles.tiers import TIER_PERCENTILES, quality_tiers, split_local
 from murakkab.source import SourceFile, Span
 from murakkab.table import align
 
@@ -210,6 +210,14 @@ def cmd_tiers(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
         _no_profile(
             sources, "WORKFLOW", args.workflow, message, f"workflows with profiles: {known}"
         )
+    served, local = split_local(population, _store(args).all("model"))
+    if served and local:  # two question sets: the tiers are the served configurations'
+        print(
+            f"note: {len(local)} local CPU configuration(s) of {args.workflow}, scored on the"
+            " generated question set, are left out of its tiers",
+            file=sys.stderr,
+        )
+        population = served
     tiers = quality_tiers(population)
     published = {m: published_tiers().get((args.workflow, m)) for m in ("quality", "latency")}
     if args.json:

@@ -387,14 +387,12 @@ def comparable(population: list[WorkflowProfile], ctx: CostContext) -> list[Work
     models'. Their accuracies come from different question sets (the reference
     benchmark, the generated one of `mkc profile`): one population would mix
     scales, in a quality tier and in the configurations a part chooses among."""
+    from murakkab.profiles.tiers import split_local
+
     models: list[object] = getattr(ctx.profiles, "all", lambda kind: [])("model")
-    devices: dict[str, set[str]] = {}
-    for profile in models:
-        if isinstance(profile, ModelProfile):
-            devices.setdefault(profile.model, set()).add(profile.device)
-    has_gpus = any(gpus_per_node(ctx, gpu) > 0 for gpu in GPU_TYPES)
-
-    def local(profile: WorkflowProfile) -> bool:
-        return devices.get(str(dict(profile.config).get("model")), set()) == {"cpu"}
-
-    return [p for p in population if local(p) != has_gpus]
+    # hardware that names no nodes (a bare catalogue) is taken as the reference cloud
+    has_gpus = getattr(ctx.hardware, "nodes", None) is None or any(
+        gpus_per_node(ctx, gpu) > 0 for gpu in GPU_TYPES
+    )
+    served, local = split_local(population, models)
+    return served if has_gpus else local

@@ -79,3 +79,23 @@ def latency_tiers(latencies: Sequence[float]) -> Tiers:
     values = list(latencies)
     tiers = {name: percentile_higher(values, 100 - q) for name, q in TIER_PERCENTILES}
     return Tiers(**tiers, population=len(values))
+
+
+def split_local(
+    population: Iterable[WorkflowProfile], models: Iterable[object]
+) -> tuple[list[WorkflowProfile], list[WorkflowProfile]]:
+    """(served, local): configurations whose model is served on GPUs or hosted, and
+    those whose model runs only on CPU cores (measured by `mkc profile` on the
+    generated question set, a different scale from the reference benchmark's)."""
+    from murakkab.profiles.schema import ModelProfile
+
+    devices: dict[str, set[str]] = {}
+    for profile in models:
+        if isinstance(profile, ModelProfile):
+            devices.setdefault(profile.model, set()).add(profile.device)
+    served: list[WorkflowProfile] = []
+    local: list[WorkflowProfile] = []
+    for profile in population:
+        model = str(dict(profile.config).get("model"))
+        (local if devices.get(model, set()) == {"cpu"} else served).append(profile)
+    return served, local

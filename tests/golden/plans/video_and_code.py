@@ -4,11 +4,11 @@ Answer a question about a lecture series and write the code it asks for, side by
 
 Source:     examples/video_and_code.mk
 Pipeline:   default
-SLO:        latency < 30s
+SLO:        latency < 28s
 Objective:  none
 Cluster:    cloud-a100-h100
-Placement:  optimal for gpus (by greedy, gap 0.0%)
-Predicted:  cost 0.009713 usd, energy 7094 J, latency 28.91 s
+Placement:  optimal for gpus (by z3, gap 0.0%)
+Predicted:  cost 0.01694 usd, energy 1.1e+04 J, latency 27.63 s
 
 Each op below is one function that runs its step through the murakkab runtime
 (`invoke_step`: cache, retries, fallbacks, energy). `workflow` wires the data
@@ -56,17 +56,17 @@ def frames(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
 def transcript(run: PlanRun, scenes: Any, *, label: str = "") -> Any:
     """speech.transcribe via faster-whisper: step transcript.
 
-    Runs on cpu, 32 cores, node a100-vm-0.
-    Planned start 1.73 s; predicted latency 2.03 s.
+    Runs on gpu:h100x1 (1 GPU), GPUs [0] of node h100-vm-0.
+    Planned start 1.73 s; predicted latency 4 s.
     """
     return run.invoke('transcript', (scenes,), label)
 
 
 def objects(run: PlanRun, frames: Any, query: Any, *, label: str = "") -> Any:
-    """vision.detect_objects via open-clip (fallbacks: haar-ocr): step objects.
+    """vision.detect_objects via open-clip: step objects.
 
-    Runs on cpu, 4 cores, node a100-vm-0.
-    Planned start 2.36 s; predicted latency 6.03 s.
+    Runs on gpu:h100x1 (1 GPU), GPUs [0] of node h100-vm-0.
+    Planned start 5.72 s; predicted latency 0.95 s.
     """
     return run.invoke('objects', (frames, query), label)
 
@@ -75,7 +75,7 @@ def answer(run: PlanRun, question: Any, context: Any, *, label: str = "") -> Any
     """llm.answer via vllm: step answer.
 
     Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-0.
-    Planned start 8.39 s; predicted latency 16.1 s.
+    Planned start 6.67 s; predicted latency 16.4 s.
     """
     return run.invoke('answer', (question, context), label)
 
@@ -93,7 +93,7 @@ def op_report(run: PlanRun, content: Any, *, label: str = "") -> Any:
     """llm.summarize via vllm: step report.
 
     Runs on gpu:a100x4 (4 GPUs), GPUs [0, 1, 2, 3] of node a100-vm-0.
-    Planned start 24.5 s; predicted latency 4.42 s.
+    Planned start 23.1 s; predicted latency 4.51 s.
     """
     return run.invoke('report', (content,), label)
 
@@ -149,24 +149,24 @@ PLAN_DATA = {
     'params': [['query', 'text'], ['videos', 'list<video>'], ['problem', 'text']],
     'pipeline': 'default',
     'placement': {
-        'bound': 4.0,
-        'cost_usd': 0.009713,
-        'energy_j': 7094.0,
+        'bound': 5.0,
+        'cost_usd': 0.01694,
+        'energy_j': 11000.0,
         'gap': 0.0,
-        'gpus': 4,
-        'greedy': 4.0,
-        'latency_s': 28.91,
+        'gpus': 5,
+        'greedy': 6.0,
+        'latency_s': 27.63,
         'objective': 'gpus',
-        'proof': 'bound',
-        'slo': 'latency < 30s',
-        'solver': 'greedy',
+        'proof': 'z3',
+        'slo': 'latency < 28s',
+        'solver': 'z3',
         'status': 'optimal',
-        'value': 4.0,
+        'value': 5.0,
         'workflow': 'video_and_code',
     },
-    'predicted': {'cost_usd': 0.009713280000000001, 'energy_j': 7093.639999999999},
+    'predicted': {'cost_usd': 0.01694248, 'energy_j': 11003.24},
     'result': {'ref': 'report'},
-    'slo': 'latency < 30s',
+    'slo': 'latency < 28s',
     'source': 'examples/video_and_code.mk',
     'steps': [
         {
@@ -239,18 +239,18 @@ PLAN_DATA = {
                 'name': 'faster-whisper',
                 'requires': ['faster_whisper'],
             },
-            'instance': 'faster-whisper/whisper-base@cpu',
-            'knobs': {'cores': 8, 'fanout': 4, 'model': 'whisper-base'},
+            'instance': 'faster-whisper/whisper-base@gpu:h100x1',
+            'knobs': {'cores': 1, 'model': 'whisper-base'},
             'name': 'transcript',
             'op': 'speech.transcribe',
             'placement': {
-                'cores': 8,
-                'device': 'cpu',
-                'gpu_ids': [],
-                'node': 'a100-vm-0',
+                'cores': 1,
+                'device': 'gpu:h100x1',
+                'gpu_ids': [0],
+                'node': 'h100-vm-0',
                 'start': 1.725,
             },
-            'predicted': {'cost_usd': 0.0008652, 'energy_j': 389.3, 'latency_s': 2.028},
+            'predicted': {'cost_usd': 0.007056, 'energy_j': 3720.0, 'latency_s': 4.0},
             'yields': None,
         },
         {
@@ -260,32 +260,25 @@ PLAN_DATA = {
             'body_args': [],
             'count': 0,
             'deps': ['frames'],
-            'fallbacks': [
-                {
-                    'entry': 'murakkab.stdlib.vision_local:detect_objects',
-                    'extra': 'vision',
-                    'name': 'haar-ocr',
-                    'requires': ['cv2', 'rapidocr_onnxruntime'],
-                },
-            ],
+            'fallbacks': [],
             'impl': {
                 'entry': 'murakkab.stdlib.vision_clip:detect_objects',
                 'extra': 'clip',
                 'name': 'open-clip',
                 'requires': ['open_clip'],
             },
-            'instance': 'open-clip@cpu',
-            'knobs': {'fanout': 4, 'top_k': 5},
+            'instance': 'open-clip@gpu:h100x1',
+            'knobs': {'top_k': 5},
             'name': 'objects',
             'op': 'vision.detect_objects',
             'placement': {
                 'cores': 1,
-                'device': 'cpu',
-                'gpu_ids': [],
-                'node': 'a100-vm-0',
-                'start': 2.364,
+                'device': 'gpu:h100x1',
+                'gpu_ids': [0],
+                'node': 'h100-vm-0',
+                'start': 5.725,
             },
-            'predicted': {'cost_usd': 0.0003213, 'energy_j': 144.6, 'latency_s': 6.025},
+            'predicted': {'cost_usd': 0.001676, 'energy_j': 883.5, 'latency_s': 0.95},
             'yields': None,
         },
         {
@@ -293,7 +286,7 @@ PLAN_DATA = {
                 {'ref': 'query'},
                 {'list': [{'ref': 'objects'}, {'ref': 'transcript'}]},
             ],
-            'batch': 32,
+            'batch': 34,
             'body': [],
             'body_args': [],
             'count': 0,
@@ -307,9 +300,9 @@ PLAN_DATA = {
             },
             'instance': 'gemma-3-27b@gpu:a100x4',
             'knobs': {
-                'batch': 32,
+                'batch': 34,
                 'gpu': 'a100',
-                'load': 598.5,
+                'load': 615.6,
                 'max_tokens': 1024,
                 'model': 'gemma-3-27b',
                 'tp': 4,
@@ -321,9 +314,13 @@ PLAN_DATA = {
                 'device': 'gpu:a100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'a100-vm-0',
-                'start': 8.389,
+                'start': 6.675,
             },
-            'predicted': {'cost_usd': 0.001003, 'energy_j': 1251.0, 'latency_s': 16.11},
+            'predicted': {
+                'cost_usd': 0.0009747,
+                'energy_j': 1237.0,
+                'latency_s': 16.45,
+            },
             'yields': None,
         },
         {
@@ -382,7 +379,7 @@ PLAN_DATA = {
             'knobs': {
                 'batch': 1,
                 'gpu': 'a100',
-                'load': 89.3,
+                'load': 93.3,
                 'model': 'gemma-3-27b',
                 'tp': 4,
             },
@@ -393,9 +390,9 @@ PLAN_DATA = {
                 'device': 'gpu:a100x4',
                 'gpu_ids': [0, 1, 2, 3],
                 'node': 'a100-vm-0',
-                'start': 24.49,
+                'start': 23.12,
             },
-            'predicted': {'cost_usd': 0.006719, 'energy_j': 4166.0, 'latency_s': 4.415},
+            'predicted': {'cost_usd': 0.006431, 'energy_j': 4020.0, 'latency_s': 4.508},
             'yields': None,
         },
     ],

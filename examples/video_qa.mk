@@ -23,6 +23,6 @@ workflow video_qa(query: text, videos: list<video>) -> text {
     return answer
 }
 
-run video_qa("Who is the commander of the mission?", ["media/lecture.mp4"])
+run video_qa("How many engines does the rocket have?", ["media/lecture.mp4"])
     slo quality >= good, latency < 30 s, cost < 2 usd
     minimize energy

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 PLAN_DATA = {
     'cluster': 'cloud-a100-h100',
     'defaults': {
-        'query': 'Who is the commander of the mission?',
+        'query': 'How many engines does the rocket have?',
         'videos': ['media/lecture.mp4'],
     },
     'doc': 'Answer a question about one or more videos.',

@@ -1,9 +1,9 @@
-"""Implementations of the real-executors issue (#6), declared in one place.
+"""The video, speech, vision and local/served LLM implementations, declared in one place.
 
-Each names its devices, cost model, work unit and the entry a plan calls, so
-the compiler can bind, price and place them whether or not their module is
-written yet (tests/test_executors.py keeps the list of modules still pending).
-They stay here once written: the order of a capability's implementations is
+Each names its devices, cost model, work unit and the entry a plan calls (its
+module beside this file), so the compiler binds, prices and places them without
+importing their heavy libraries. The order of a capability's implementations is
+the order of a capability's implementations is
 the order `choose` and a plan's fallbacks use (haar-ocr before open-clip).
 """
 

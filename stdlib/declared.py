@@ -3,7 +3,6 @@
 Each names its devices, cost model, work unit and the entry a plan calls (its
 module beside this file), so the compiler binds, prices and places them without
 importing their heavy libraries. The order of a capability's implementations is
-the order of a capability's implementations is
 the order `choose` and a plan's fallbacks use (haar-ocr before open-clip).
 """
 

@@ -26,6 +26,7 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,26 @@ class LlamaInstance:
     def tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8", "replace"), add_bos=False))
 
+    def stream(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        seed: int = 0,
+        cancel: threading.Event | None = None,
+        cold: bool = False,
+    ) -> Iterator[str]:
+        """The reply's pieces as they are generated, greedy; `cold` forgets the prompt
+        prefix llama.cpp cached from an earlier call (a true time to first token)."""
+        with self.lock:
+            if cold:
+                self.llama.reset()
+            chunks = self.llama.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=0.0, seed=seed, stream=True
+            )
+            for chunk in chunks:
+                _check_cancel(cancel)
+                yield chunk["choices"][0].get("delta", {}).get("content") or ""
+
     def chat(
         self,
         messages: list[dict[str, str]],
@@ -84,20 +105,7 @@ class LlamaInstance:
         seed: int,
         cancel: threading.Event | None,
     ) -> str:
-        pieces: list[str] = []
-        with self.lock:
-            stream = self.llama.create_chat_completion(
-                messages=messages,
-                max_tokens=max_tokens,
-                temperature=0.0,
-                seed=seed,
-                stream=True,
-            )
-            for chunk in stream:
-                _check_cancel(cancel)
-                delta = chunk["choices"][0].get("delta", {})
-                pieces.append(delta.get("content") or "")
-        return "".join(pieces)
+        return "".join(self.stream(messages, max_tokens, seed, cancel))
 
 
 @dataclass(frozen=True)
@@ -112,16 +120,11 @@ def timed_chat(instance: LlamaInstance, messages: list[dict[str, str]], max_toke
     start = time.perf_counter()
     first = None
     count = 0
-    with instance.lock:
-        instance.llama.reset()  # no prompt prefix cached from an earlier call: a cold TTFT
-        stream = instance.llama.create_chat_completion(
-            messages=messages, max_tokens=max_tokens, temperature=0.0, seed=0, stream=True
-        )
-        for chunk in stream:
-            if chunk["choices"][0].get("delta", {}).get("content"):
-                count += 1
-                if first is None:
-                    first = time.perf_counter() - start
+    for piece in instance.stream(messages, max_tokens, cold=True):
+        if piece:
+            count += 1
+            if first is None:
+                first = time.perf_counter() - start
     total = time.perf_counter() - start
     first = total if first is None else first
     return Timing(first, (total - first) / max(1, count - 1), count)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from murakkab.cli import main
-from murakkab.profiling.profiler import TARGETS
+from murakkab.profiling import TARGETS
 from tests.goldens import run_mkc
 
 

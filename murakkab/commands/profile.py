@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def register(commands: Any, command: Any) -> None:
-    from murakkab.profiling.profiler import TARGETS
+    from murakkab.profiling import TARGETS
 
     parser = command(
         commands,
@@ -56,7 +56,8 @@ def register(commands: Any, command: Any) -> None:
 
 def cmd_profile(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
     from murakkab.profiles.store import ProfileStore
-    from murakkab.profiling.profiler import TARGETS, Plan, run_profile
+    from murakkab.profiling import TARGETS
+    from murakkab.profiling.profiler import Plan, run_profile
 
     unknown = [t for t in args.targets if t not in TARGETS]
     if unknown:

@@ -9,3 +9,14 @@
 
 docs/profiling.md describes them for users.
 """
+
+# What `mkc profile` measures (the CLI lists them without importing the profiler).
+TARGETS = (
+    "video.scene_detect",
+    "video.frame_extract",
+    "speech.transcribe",
+    "vision.detect_objects",
+    "vision.read_text",
+    "llm.answer",
+    "video_qa",
+)

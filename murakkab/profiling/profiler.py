@@ -28,21 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from murakkab.executors import Call
+from murakkab.executors import Call, Implementation
 from murakkab.profiles.schema import CurvePoint, ModelProfile, ToolProfile, WorkflowProfile
 from murakkab.profiling.measure import Sample, measure
 from murakkab.profiling.questions import Question, accuracy, is_correct, load_questions
-from murakkab.profiling.videoqa import IMPLEMENTATION, Runner, VideoQaConfig
+from murakkab.profiling.videoqa import Runner, VideoQaConfig, cpu_implementation
 
-TARGETS = (
-    "video.scene_detect",
-    "video.frame_extract",
-    "speech.transcribe",
-    "vision.detect_objects",
-    "vision.read_text",
-    "llm.answer",
-    "video_qa",
-)
 LLM_MODELS = ("smollm2-135m-instruct", "qwen2.5-coder-0.5b-instruct")
 STT_MODELS = ("whisper-tiny.en", "whisper-base")
 LLM_THREADS = 2  # the default `cores` of a local model (stdlib/llm.mk)
@@ -120,12 +111,7 @@ def run_profile(plan: Plan, media: Path, step: Step) -> Iterator[Measured]:
 
 
 def _tool(capability: str, media: Path, step: Step, note: str) -> Iterator[Measured]:
-    impl = IMPLEMENTATION.get(capability)
-    if capability == "vision.read_text":
-        from murakkab.executors import implementation
-
-        impl = implementation("vision.read_text", "rapidocr")
-    assert impl is not None
+    impl = cpu_implementation(capability)
     runner = Runner(threads=1, reuse=True)
     lecture, slides = str(media / "lecture.mp4"), str(media / "slides.mp4")
     scenes = {v: runner.call("video.scene_detect", ([v],), {}) for v in (lecture, slides)}
@@ -136,11 +122,11 @@ def _tool(capability: str, media: Path, step: Step, note: str) -> Iterator[Measu
         sizes: list[tuple[float, Sample]] = []
         if capability == "video.scene_detect":
             for video, seconds in ((slides, _duration(scenes[slides])), (lecture, None)):
-                _, sample = _timed(impl.entry, capability, ([video],), knobs)
+                _, sample = _timed(impl, ([video],), knobs)
                 sizes.append((seconds or _duration(scenes[lecture]), sample))
         elif capability == "speech.transcribe":
             instance = runner.instance_for("speech.transcribe", knobs)
-            _, sample = _timed(impl.entry, capability, (scenes[lecture],), knobs, instance)
+            _, sample = _timed(impl, (scenes[lecture],), knobs, instance)
             sizes.append((_duration(scenes[lecture]), sample))
         else:
             for count in (1, 5):
@@ -156,10 +142,10 @@ def _tool(capability: str, media: Path, step: Step, note: str) -> Iterator[Measu
                 if capability.startswith("vision."):
                     # engines that have read no frame, after one warm-up call (the
                     # MiniLM encoder and onnxruntime's first-run set-up)
-                    _timed(impl.entry, capability, (frames[:1], *args[1:]), {})
+                    _timed(impl, (frames[:1], *args[1:]), {})
                     instance = _fresh_engines()
                 with _frames_folder():  # frames decoded anew, not found on disk
-                    _, sample = _timed(impl.entry, capability, args, call_knobs, instance)
+                    _, sample = _timed(impl, args, call_knobs, instance)
                 sizes.append((float(len(frames)), sample))
         name = impl.name + (f":{knobs['model']}" if "model" in knobs else "")
         fixed, per_unit = _fit(sizes)
@@ -184,17 +170,10 @@ def _tool(capability: str, media: Path, step: Step, note: str) -> Iterator[Measu
 
 
 def _timed(
-    entry: str,
-    capability: str,
-    args: tuple[Any, ...],
-    knobs: dict[str, Any],
-    instance: Any = None,
+    impl: Implementation, args: tuple[Any, ...], knobs: dict[str, Any], instance: Any = None
 ) -> tuple[Any, Sample]:
-    from murakkab.executors import Implementation
-
-    impl = Implementation(capability, "measured", ("cpu",), "tool", entry)
     function = impl.load()
-    call = Call(capability, args, {"cores": 1, **knobs}, cores=1, instance=instance)
+    call = Call(impl.capability, args, {"cores": 1, **knobs}, cores=1, instance=instance)
     return measure(lambda: function(call), cores=1)
 
 

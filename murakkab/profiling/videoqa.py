@@ -122,7 +122,7 @@ class Runner:
 
     def call(self, capability: str, args: tuple[Any, ...], knobs: dict[str, Any]) -> Any:
         """One stage's executor called as a plan calls it (its model per `reuse`)."""
-        impl = IMPLEMENTATION[capability]
+        impl = cpu_implementation(capability)
         module = importlib.import_module(impl.entry.partition(":")[0])
         call = Call(capability, args, {"cores": self.threads, **knobs}, cores=self.threads)
         instance = self._instance(module, call)
@@ -130,7 +130,7 @@ class Runner:
 
     def instance_for(self, capability: str, knobs: dict[str, Any]) -> Any:
         """The loaded model a stage's calls with these knobs use."""
-        impl = IMPLEMENTATION[capability]
+        impl = cpu_implementation(capability)
         module = importlib.import_module(impl.entry.partition(":")[0])
         call = Call(capability, (), {"cores": self.threads, **knobs}, cores=self.threads)
         return self._instance(module, call)
@@ -153,20 +153,20 @@ class Runner:
         return self._models[key]
 
 
-def _implementation(capability: str, name: str) -> Implementation:
-    found = implementation(capability, name)
-    assert found is not None, f"the standard library declares {capability} {name}"
-    return found
-
-
-# The implementation of each stage: the CPU executors this machine runs.
-IMPLEMENTATION: dict[str, Implementation] = {
-    capability: _implementation(capability, name)
-    for capability, name in (
-        ("video.scene_detect", "opencv.hist"),
-        ("video.frame_extract", "opencv.seek"),
-        ("speech.transcribe", "faster-whisper"),
-        ("vision.detect_objects", "haar-ocr"),
-        ("llm.answer", "llama.cpp"),
-    )
+# The implementation each stage runs: the CPU executors of this machine.
+CPU_IMPLEMENTATIONS = {
+    "video.scene_detect": "opencv.hist",
+    "video.frame_extract": "opencv.seek",
+    "speech.transcribe": "faster-whisper",
+    "vision.detect_objects": "haar-ocr",
+    "vision.read_text": "rapidocr",
+    "llm.answer": "llama.cpp",
 }
+
+
+def cpu_implementation(capability: str) -> Implementation:
+    """The declared implementation a stage of `capability` runs (looked up when used,
+    so that importing this module discovers no executors)."""
+    found = implementation(capability, CPU_IMPLEMENTATIONS[capability])
+    assert found is not None, f"the standard library declares {capability}"
+    return found

@@ -24,16 +24,15 @@ def needed(plan: Plan) -> list[assets.Asset]:
     """The assets the plan's implementations will load, each once, in step order."""
     found: dict[str, assets.Asset] = {}
     for step in _leaves(plan.steps):
-        for impl in (step.impl, *step.fallbacks)[:1]:
-            if impl is None:
-                continue
-            try:
-                module = importlib.import_module(impl.entry.partition(":")[0])
-            except ImportError:
-                continue  # the run reports the missing module with its install command
-            assets_for = getattr(module, "assets_for", None)
-            for asset in assets_for(step.knobs) if assets_for is not None else ():
-                found.setdefault(asset.directory_name, asset)
+        if step.impl is None:
+            continue
+        try:
+            module = importlib.import_module(step.impl.entry.partition(":")[0])
+        except ImportError:
+            continue  # the run reports the missing module with its install command
+        assets_for = getattr(module, "assets_for", None)
+        for asset in assets_for(step.knobs) if assets_for is not None else ():
+            found.setdefault(asset.directory_name, asset)
     return list(found.values())
 
 
@@ -54,37 +53,25 @@ def prepare(plan: Plan, quiet: bool) -> None:
             print(f"mkc run: {error}", file=sys.stderr)
 
 
-class _NoBar:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _bar(name: str, quiet: bool) -> contextlib.AbstractContextManager[assets.Progress | None]:
+@contextlib.contextmanager
+def _bar(name: str, quiet: bool) -> Iterator[assets.Progress | None]:
+    """A transient byte-count bar on stderr, or None when quiet or not a terminal."""
     if quiet or not sys.stderr.isatty():
-        return _NoBar()
+        yield None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
-    class _Bar:
-        def __enter__(self) -> assets.Progress:
-            self.progress = Progress(
-                TextColumn(f"assembling {name}"),
-                BarColumn(),
-                DownloadColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self.progress.start()
-            task = self.progress.add_task("", total=None)
-            return lambda done, total: self.progress.update(task, completed=done, total=total)
-
-        def __exit__(self, *exc: object) -> None:
-            self.progress.stop()
-
-    return _Bar()
+    progress = Progress(
+        TextColumn(f"assembling {name}"),
+        BarColumn(),
+        DownloadColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task("", total=None)
+    with progress:
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
 def _leaves(steps: tuple[Step, ...]) -> Iterator[Step]:

@@ -368,7 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mkc fmt --check examples/*.mk",
     )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
-    from murakkab.commands import cluster, estimate, explain, profile, profiles, run
+    from murakkab.commands import cluster, estimate, explain, fleet, profile, profiles, run
 
     estimate.register(commands, _command)
     explain.register(commands, _command)
@@ -376,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     profile.register(commands, _command)
     run.register(commands, _command)
     cluster.register(commands, _command)
+    fleet.register(commands, _command)
     fmt.add_argument(
         "--check", action="store_true", help="change nothing; show a diff and exit 1 if unformatted"
     )

@@ -1,0 +1,245 @@
+"""One epoch's fleet plan as a mixed-integer program (the reference's formulation, widened).
+
+Variables, per epoch:
+- x[c, r] in [0, 1]: the fraction of SLO class c's requests that take route r
+  (configuration, LLM serving at an operating point, tool device); every route
+  offered meets c's SLO (setup.py), so routing is SLO-safe by construction;
+- u[c] in [0, 1]: the fraction left unserved, priced far above any plan, so it
+  is non-zero only when the inventory cannot carry the load;
+- n[p] integer: instances of LLM pool p (a model profile at an operating point;
+  shared by every workflow, or one workflow's own), GPUs of a tool pool, or CPU
+  cores.
+Constraints: each class is routed in full; each pool's capacity covers the
+forecast *peak* token load of what is routed to it (peak requests/s times mean
+tokens per request, or mean tool work), times the buffer: the reference sizes
+"on peak (p90 token load)", the load's high percentile over time, which the
+forecast peak stands for; GPUs per type and cores stay within the inventory; a hosted
+model's load stays under its rate limit; with the quality objective, the
+hourly cost stays within the budget. Energy and cost are priced on the
+forecast *mean* load: idle power and price for every instance held, plus the
+busy-idle power gap per token served (per tool-second for tools).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
+
+from murakkab.fleet.lp import LinearProgram, Solver, solve
+from murakkab.fleet.plan import SHARED, FleetPlan, LlmPool, ToolPool
+from murakkab.fleet.serving import CPU
+from murakkab.fleet.setup import BUFFER, TOOL_UTILISATION, Inventory, Route, Setup
+from murakkab.hardware import DEVICE_KINDS, device_kind
+
+Objective = Literal["energy", "cost", "quality"]
+OBJECTIVES: tuple[Objective, ...] = ("energy", "cost", "quality")
+# Leaving a class unserved costs this many times serving it on its dearest route.
+UNSERVED_PENALTY = 10.0
+# The other objective breaks ties among equally good plans, at this weight.
+TIE_BREAK = 1e-3
+
+
+@dataclass(frozen=True)
+class Load:
+    """Forecast requests per second per workflow over one epoch."""
+
+    mean_rps: dict[str, float]
+    peak_rps: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Goal:
+    objective: Objective = "energy"
+    budget_per_hour: float | None = None  # usd, for the quality objective
+    solver: Solver = "highs"
+    time_limit_s: float = 300.0
+
+
+def plan_epoch(
+    setup: Setup, load: Load, inventory: Inventory, goal: Goal = Goal(), shared: bool = True
+) -> FleetPlan:
+    """The epoch's plan: all workflows together on shared pools, or one at a time."""
+    if shared:
+        return _plan(setup, list(setup.classes), load, inventory, goal, SHARED)
+    plan = FleetPlan()
+    left = inventory
+    # The heaviest workflow plans first; later ones get what the inventory has left.
+    order = sorted(setup.workflows, key=lambda w: -load.mean_rps.get(w.name, 0.0))
+    for workflow in order:
+        classes = [c for c in setup.classes if c.workflow == workflow.name]
+        own = _plan(setup, classes, load, left, goal, workflow.name)
+        plan = plan.merged(own)
+        left = left.without(own.gpus(), own.cores())
+    return plan
+
+
+def _plan(
+    setup: Setup, classes: list, load: Load, inventory: Inventory, goal: Goal, owner: str
+) -> FleetPlan:
+    lp = LinearProgram()
+    energy: dict[int, float] = defaultdict(float)  # W (= Wh per hour)
+    cost: dict[int, float] = defaultdict(float)  # usd per hour
+    quality: dict[int, float] = defaultdict(float)
+    unserved: dict[str, int] = {}
+    routed: dict[str, list[tuple[Route, int]]] = {}
+    capacity: dict[LlmPool | ToolPool, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    total_mean = sum(load.mean_rps.get(c.workflow, 0.0) * c.share for c in classes) or 1.0
+    for cls in classes:
+        mean = load.mean_rps.get(cls.workflow, 0.0) * cls.share
+        peak = max(mean, load.peak_rps.get(cls.workflow, 0.0) * cls.share)
+        if peak <= 0:
+            continue
+        routes = setup.routes.get(cls.id, [])
+        row: dict[int, float] = {}
+        unserved[cls.id] = lp.var(f"u[{cls.id}]", upper=1.0)
+        row[unserved[cls.id]] = 1.0
+        routed[cls.id] = []
+        for index, route in enumerate(routes):
+            x = lp.var(f"x[{cls.id}#{index}]", upper=1.0)
+            routed[cls.id].append((route, x))
+            row[x] = 1.0
+            pool = LlmPool(owner, route.serving)
+            capacity[pool][x] += peak * route.config.tokens_mean * BUFFER
+            serving = route.serving
+            energy[x] += mean * route.config.tokens_mean * serving.joules_per_token()
+            cost[x] += mean * route.config.tokens_mean * serving.price_per_token() * 3600
+            quality[x] += mean * route.config.quality / total_mean
+            for stage, option in route.tools:
+                on = option.device
+                tool = ToolPool(owner, stage.executor, on)
+                seconds = route.tool_seconds(stage, option)
+                capacity[tool][x] += peak * seconds * BUFFER
+                kind = option.kind()
+                energy[x] += mean * seconds * (kind.busy_watts - kind.idle_watts)
+        lp.row(f"route[{cls.id}]", row, 1.0, 1.0)
+    counts, per_instance = _pools(lp, capacity, energy, cost)
+    _inventory(lp, counts, inventory)
+    scale_e, scale_c = _scale(lp, energy), _scale(lp, cost)
+    if goal.objective == "quality" and goal.budget_per_hour is not None:
+        lp.row("budget", cost, upper=goal.budget_per_hour)
+    primary, secondary, scale_p, scale_s = {
+        "energy": (energy, cost, scale_e, scale_c),
+        "cost": (cost, energy, scale_c, scale_e),
+        "quality": ({i: -q for i, q in quality.items()}, cost, 1.0, scale_c),
+    }[goal.objective]
+    lp.minimise({i: c / scale_p for i, c in primary.items()})
+    lp.minimise({i: TIE_BREAK * c / scale_s for i, c in secondary.items()})
+    for cls_id, u in unserved.items():
+        # Dearer than the dearest route, holding its instances included.
+        worst = 1.0
+        for _, x in routed[cls_id]:
+            held = sum(
+                demand[x] / per_instance[pool] * primary.get(counts[pool], 0.0)
+                for pool, demand in capacity.items()
+                if x in demand and pool in counts
+            )
+            worst = max(worst, (abs(primary.get(x, 0.0)) + held) / scale_p)
+        lp.minimise({u: UNSERVED_PENALTY * worst})
+    solution = solve(lp, goal.solver, goal.time_limit_s)
+    plan = FleetPlan(solver=goal.solver, status=solution.status, solve_s=solution.seconds)
+    plan.objective = solution.objective
+    if not solution.ok:
+        plan.notes.append(f"{goal.solver}: {solution.status} after {solution.seconds:.1f} s")
+        return plan
+    for instance_pool, var in counts.items():
+        count = round(solution[var])
+        if count > 0:
+            if isinstance(instance_pool, LlmPool):
+                plan.llm[instance_pool] = count
+            else:
+                plan.tools[instance_pool] = count
+    for cls_id, pairs in routed.items():
+        kept = [(route, solution[x]) for route, x in pairs if solution[x] > 1e-7]
+        plan.routes[cls_id] = kept
+
+        if solution[unserved[cls_id]] > 1e-6:
+            plan.unserved[cls_id] = solution[unserved[cls_id]]
+    for cls in classes:
+        if cls.id in routed and not routed[cls.id]:
+            plan.notes.append(f"{cls.id}: no configuration meets {cls.describe()}")
+    return plan
+
+
+def _pools(
+    lp: LinearProgram,
+    capacity: dict,
+    energy: dict[int, float],
+    cost: dict[int, float],
+) -> tuple[dict[LlmPool | ToolPool, int], dict[LlmPool | ToolPool, float]]:
+    """An instance count per pool, its capacity row, and what holding it costs."""
+    counts: dict[LlmPool | ToolPool, int] = {}
+    per_instance: dict[LlmPool | ToolPool, float] = {}
+    for pool, demand in sorted(capacity.items(), key=lambda item: item[0].key):
+        if isinstance(pool, LlmPool) and pool.serving.hosted:
+            limit = pool.serving.profile.rate_limit_tps or pool.serving.load_tps
+            lp.row(f"rate-limit[{pool.key}]", demand, upper=limit)
+            continue
+        n = lp.var(f"n[{pool.key}]", integer=True)
+        counts[pool] = n
+        if isinstance(pool, LlmPool):
+            per_instance[pool] = pool.serving.load_tps
+            idle, price = pool.serving.idle_watts(), pool.serving.price_per_hour()
+        else:
+            kind = device_kind(pool.device) or DEVICE_KINDS["cpu-core"]
+            per_instance[pool] = TOOL_UTILISATION
+            idle, price = kind.idle_watts, kind.price_per_hour
+        lp.row(f"capacity[{pool.key}]", {**demand, n: -per_instance[pool]}, upper=0.0)
+        energy[n] += idle
+        cost[n] += price
+    return counts, per_instance
+
+
+def _inventory(lp: LinearProgram, counts: dict, inventory: Inventory) -> None:
+    held: dict[str, dict[int, float]] = defaultdict(dict)
+    for pool, n in counts.items():
+        if isinstance(pool, LlmPool):
+            held[pool.serving.device][n] = float(pool.serving.gpus)
+        else:
+            held[pool.device][n] = 1.0
+    for device, coefs in sorted(held.items()):
+        limit = inventory.cpu_cores if device == CPU else inventory.count(device)
+        lp.row(f"inventory[{device}]", coefs, upper=float(limit))
+
+
+def _scale(lp: LinearProgram, coefs: dict[int, float]) -> float:
+    """A typical size of an objective, so that weights mean the same at any load."""
+    values = sorted(abs(c) for c in coefs.values() if c != 0)
+    if not values:
+        return 1.0
+    return max(1e-9, values[len(values) // 2] * math.sqrt(len(values)))
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a plan is predicted to cost over one hour of a load."""
+
+    gpus: dict[str, int]
+    cores: int
+    energy_kwh: float
+    cost_usd: float
+    quality: float  # request-weighted mean over the requests routed
+
+
+def predict(plan: FleetPlan, load: Load) -> Prediction:
+    watts = sum(n * pool.serving.idle_watts() for pool, n in plan.llm.items())
+    cost = plan.hourly_held_cost()
+    for tool, n in plan.tools.items():
+        watts += n * (device_kind(tool.device) or DEVICE_KINDS["cpu-core"]).idle_watts
+    weighted = served = 0.0
+    for routes in plan.routes.values():
+        for route, fraction in routes:
+            rps = load.mean_rps.get(route.cls.workflow, 0.0) * route.cls.share * fraction
+            tokens = rps * route.config.tokens_mean
+            watts += tokens * route.serving.joules_per_token()
+            cost += tokens * route.serving.price_per_token() * 3600
+            for stage, option in route.tools:
+                kind = option.kind()
+                watts += (
+                    rps * route.tool_seconds(stage, option) * (kind.busy_watts - kind.idle_watts)
+                )
+            weighted += rps * route.config.quality
+            served += rps
+    quality = weighted / served if served else 0.0
+    return Prediction(plan.gpus(), plan.cores(), watts / 1000, cost, quality)

@@ -1,0 +1,95 @@
+"""A fleet plan for one epoch: pools, their sizes, and where each class's requests go."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from murakkab.fleet.serving import CPU, Serving
+from murakkab.fleet.setup import Route
+from murakkab.hardware import DEVICE_KINDS, device_kind
+
+SHARED = ""  # the owner of a pool every workflow may use
+
+
+@dataclass(frozen=True)
+class LlmPool:
+    owner: str  # SHARED, or the one workflow whose requests it serves
+    serving: Serving
+
+    @property
+    def key(self) -> str:
+        return f"{self.owner}/{self.serving.key}" if self.owner else self.serving.key
+
+
+@dataclass(frozen=True)
+class ToolPool:
+    owner: str
+    executor: str  # the stage it runs, "speech.transcribe": one worker pool per tool
+    device: str  # "cpu" (the count is cores) or a GPU type (the count is GPUs)
+
+    @property
+    def key(self) -> str:
+        name = f"{self.executor}/{self.device}"
+        return f"{self.owner}/{name}" if self.owner else name
+
+
+@dataclass
+class FleetPlan:
+    """Instances per pool (GPU instances, GPUs for tools, CPU cores) and routing fractions."""
+
+    llm: dict[LlmPool, int] = field(default_factory=dict)
+    tools: dict[ToolPool, int] = field(default_factory=dict)
+    routes: dict[str, list[tuple[Route, float]]] = field(default_factory=dict)  # per class id
+    unserved: dict[str, float] = field(default_factory=dict)  # class id -> fraction
+    solver: str = ""
+    status: str = ""
+    solve_s: float = 0.0
+    objective: float = 0.0  # the program's objective value (normalised units)
+    notes: list[str] = field(default_factory=list)
+
+    def gpus(self) -> dict[str, int]:
+        """GPUs held, by GPU type."""
+        held: dict[str, int] = defaultdict(int)
+        for pool, count in self.llm.items():
+            if not pool.serving.hosted:
+                held[pool.serving.device] += count * pool.serving.gpus
+        for tool, count in self.tools.items():
+            if tool.device != CPU:
+                held[tool.device] += count
+        return dict(sorted(held.items()))
+
+    def cores(self) -> int:
+        return sum(n for tool, n in self.tools.items() if tool.device == CPU)
+
+    def pool_of(self, route: Route) -> LlmPool:
+        shared = LlmPool(SHARED, route.serving)
+        return shared if shared in self.llm else LlmPool(route.cls.workflow, route.serving)
+
+    def hourly_held_cost(self) -> float:
+        """usd per hour for what the plan holds (hosted tokens are priced per use)."""
+        cost = sum(n * pool.serving.price_per_hour() for pool, n in self.llm.items())
+        for tool, n in self.tools.items():
+            kind = device_kind(tool.device) or DEVICE_KINDS["cpu-core"]
+            cost += n * kind.price_per_hour
+        return cost
+
+    def merged(self, other: FleetPlan) -> FleetPlan:
+        """Two plans side by side (workflows planned one at a time)."""
+        plan = FleetPlan(
+            {**self.llm, **other.llm},
+            {**self.tools, **other.tools},
+            {**self.routes, **other.routes},
+            {**self.unserved, **other.unserved},
+            self.solver or other.solver,
+            _worse(self.status, other.status),
+            self.solve_s + other.solve_s,
+            self.objective + other.objective,
+            self.notes + other.notes,
+        )
+        return plan
+
+
+def _worse(a: str, b: str) -> str:
+    order = ["", "optimal", "feasible", "timeout", "infeasible"]
+    return max(a, b, key=lambda s: order.index(s) if s in order else 0)

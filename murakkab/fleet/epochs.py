@@ -72,11 +72,11 @@ def run_epochs(
     minutes = max(len(r) for r in rps.values())
     timeline = Timeline()
 
-    def make_plan(load: Load) -> FleetPlan:
+    def make_plan(load: Load, outgoing: FleetPlan | None = None) -> FleetPlan:
         if fixed is not None:
             return fixed
         started = time.perf_counter()
-        plan = plan_epoch(setup, load, inventory, goal, shared)
+        plan = plan_epoch(setup, load, inventory, goal, shared, outgoing)
         timeline.plan_s += time.perf_counter() - started
         timeline.plans += 1
         timeline.notes.extend(n for n in plan.notes if n not in timeline.notes)
@@ -96,8 +96,8 @@ def run_epochs(
         if minute % epoch == 0 and pending is None:
             seen = observed(rps, minute - epoch, minute)
             forecast = _ewma(forecast, seen, options.alpha)
-            pending = (minute + options.provision_min, make_plan(forecast))
-            held = _union(scaler.current, pending[1])
+            pending = (minute + options.provision_min, make_plan(forecast, scaler.held))
+            held = _union(scaler.held, pending[1])
             timeline.segments.append(Segment(minute * 60.0, scaler.current, held))
             continue
         window = observed(rps, minute - options.window_min, minute)
@@ -108,10 +108,10 @@ def run_epochs(
             and _strays(window, forecast, options)
         ):
             forecast = window
-            pending = (minute + options.provision_min, make_plan(window))
+            pending = (minute + options.provision_min, make_plan(window, scaler.held))
             timeline.replans += 1
             timeline.segments.append(
-                Segment(minute * 60.0, scaler.current, _union(scaler.current, pending[1]))
+                Segment(minute * 60.0, scaler.current, _union(scaler.held, pending[1]))
             )
             continue
         if not options.autoscale:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from murakkab.fleet.lp import LinearProgram, Solver, solve
 from murakkab.fleet.plan import SHARED, FleetPlan, LlmPool, ToolPool
@@ -58,25 +58,40 @@ class Goal:
 
 
 def plan_epoch(
-    setup: Setup, load: Load, inventory: Inventory, goal: Goal = Goal(), shared: bool = True
+    setup: Setup,
+    load: Load,
+    inventory: Inventory,
+    goal: Goal = Goal(),
+    shared: bool = True,
+    outgoing: FleetPlan | None = None,
 ) -> FleetPlan:
-    """The epoch's plan: all workflows together on shared pools, or one at a time."""
+    """The epoch's plan: all workflows together on shared pools, or one at a time.
+
+    `outgoing`: the plan still serving while this one is provisioned. Both are held
+    during the hand-over, so the inventory must hold, per pool, the larger count.
+    """
     if shared:
-        return _plan(setup, list(setup.classes), load, inventory, goal, SHARED)
+        return _plan(setup, list(setup.classes), load, inventory, goal, SHARED, outgoing)
     plan = FleetPlan()
     left = inventory
     # The heaviest workflow plans first; later ones get what the inventory has left.
     order = sorted(setup.workflows, key=lambda w: -load.mean_rps.get(w.name, 0.0))
     for workflow in order:
         classes = [c for c in setup.classes if c.workflow == workflow.name]
-        own = _plan(setup, classes, load, left, goal, workflow.name)
+        own = _plan(setup, classes, load, left, goal, workflow.name, outgoing)
         plan = plan.merged(own)
         left = left.without(own.gpus(), own.cores())
     return plan
 
 
 def _plan(
-    setup: Setup, classes: list, load: Load, inventory: Inventory, goal: Goal, owner: str
+    setup: Setup,
+    classes: list,
+    load: Load,
+    inventory: Inventory,
+    goal: Goal,
+    owner: str,
+    outgoing: FleetPlan | None = None,
 ) -> FleetPlan:
     lp = LinearProgram()
     energy: dict[int, float] = defaultdict(float)  # W (= Wh per hour)
@@ -115,7 +130,7 @@ def _plan(
                 energy[x] += mean * seconds * (kind.busy_watts - kind.idle_watts)
         lp.row(f"route[{cls.id}]", row, 1.0, 1.0)
     counts, per_instance = _pools(lp, capacity, energy, cost)
-    _inventory(lp, counts, inventory)
+    _inventory(lp, counts, inventory, _outgoing_of(outgoing, owner))
     scale_e, scale_c = _scale(lp, energy), _scale(lp, cost)
     if goal.objective == "quality" and goal.budget_per_hour is not None:
         lp.row("budget", cost, upper=goal.budget_per_hour)
@@ -191,16 +206,45 @@ def _pools(
     return counts, per_instance
 
 
-def _inventory(lp: LinearProgram, counts: dict, inventory: Inventory) -> None:
+def _inventory(
+    lp: LinearProgram, counts: dict, inventory: Inventory, outgoing: dict[Any, int]
+) -> None:
+    """GPUs per type and cores within the inventory, the outgoing plan's included: a pool
+    holds max(new, outgoing) during the hand-over (h >= n, h >= outgoing), and an
+    outgoing pool the new plan does not use holds what it has."""
     held: dict[str, dict[int, float]] = defaultdict(dict)
+    fixed: dict[str, float] = defaultdict(float)
+    for pool, count in outgoing.items():
+        if pool not in counts:
+            fixed[_device(pool)] += count * _units(pool)
     for pool, n in counts.items():
-        if isinstance(pool, LlmPool):
-            held[pool.serving.device][n] = float(pool.serving.gpus)
-        else:
-            held[pool.device][n] = 1.0
-    for device, coefs in sorted(held.items()):
+        var = n
+        if outgoing.get(pool, 0) > 0:
+            var = lp.var(f"h[{pool.key}]", integer=True)
+            lp.row(f"handover[{pool.key}]", {var: 1.0, n: -1.0}, lower=0.0)
+            lp.row(f"outgoing[{pool.key}]", {var: 1.0}, lower=float(outgoing[pool]))
+        held[_device(pool)][var] = float(_units(pool))
+    for device in sorted(set(held) | set(fixed)):
         limit = inventory.cpu_cores if device == CPU else inventory.count(device)
-        lp.row(f"inventory[{device}]", coefs, upper=float(limit))
+        lp.row(f"inventory[{device}]", held.get(device, {}), upper=max(0.0, limit - fixed[device]))
+
+
+def _device(pool: LlmPool | ToolPool) -> str:
+    return pool.serving.device if isinstance(pool, LlmPool) else pool.device
+
+
+def _units(pool: LlmPool | ToolPool) -> int:
+    return pool.serving.gpus if isinstance(pool, LlmPool) else 1
+
+
+def _outgoing_of(plan: FleetPlan | None, owner: str) -> dict[Any, int]:
+    if plan is None:
+        return {}
+    pools: dict[Any, int] = {t: n for t, n in plan.tools.items() if t.owner == owner}
+    for pool, count in plan.llm.items():
+        if pool.owner == owner and not pool.serving.hosted:
+            pools[pool] = count
+    return pools
 
 
 def _scale(lp: LinearProgram, coefs: dict[int, float]) -> float:

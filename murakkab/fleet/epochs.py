@@ -23,7 +23,7 @@ import numpy as np
 
 from murakkab.backends.sim.simulate import Segment
 from murakkab.fleet.formulation import Goal, Load, plan_epoch
-from murakkab.fleet.plan import FleetPlan, LlmPool, ToolPool
+from murakkab.fleet.plan import FleetPlan, LlmPool, ToolPool, held_during_handover
 from murakkab.fleet.serving import CPU
 from murakkab.fleet.setup import BUFFER, TOOL_UTILISATION, Inventory, Setup
 
@@ -76,7 +76,8 @@ def run_epochs(
         if fixed is not None:
             return fixed
         started = time.perf_counter()
-        plan = plan_epoch(setup, load, inventory, goal, shared, outgoing)
+        share = options.provision_min / options.epoch_min
+        plan = plan_epoch(setup, load, inventory, goal, shared, outgoing, share)
         timeline.plan_s += time.perf_counter() - started
         timeline.plans += 1
         timeline.notes.extend(n for n in plan.notes if n not in timeline.notes)
@@ -144,11 +145,10 @@ def _strays(window: Load, forecast: Load, options: EpochOptions) -> bool:
     return False
 
 
-def _union(a: FleetPlan, b: FleetPlan) -> FleetPlan:
-    """What is held while one plan hands over to the next: the larger count of each pool."""
-    llm = {p: max(a.llm.get(p, 0), b.llm.get(p, 0)) for p in {**a.llm, **b.llm}}
-    tools = {t: max(a.tools.get(t, 0), b.tools.get(t, 0)) for t in {**a.tools, **b.tools}}
-    return FleetPlan(llm, tools, a.routes, a.unserved)
+def _union(outgoing: FleetPlan, incoming: FleetPlan) -> FleetPlan:
+    """What is held while one plan hands over to the next (routing stays the outgoing's)."""
+    held = held_during_handover(outgoing, incoming)
+    return FleetPlan(held.llm, held.tools, outgoing.routes, outgoing.unserved)
 
 
 class _Scaler:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def prepare(
     options: EpochOptions,
     profiles: list[Profile],
     sources: dict[str, SourceFile],
-    stream_flags: list[str] = (),  # type: ignore[assignment]
+    stream_flags: Sequence[str] = (),
 ) -> Experiment:
     workflows = [load_workflow(Path(p), profiles, sources) for p in paths]
     streams = _streams(workflows, trace, stream_flags, sources)
@@ -134,7 +135,10 @@ def load_inventory(path: str | None, gpus: str | None, sources: dict[str, Source
 
 
 def _streams(
-    workflows: list[FleetWorkflow], trace: Trace, flags: list[str], sources: dict[str, SourceFile]
+    workflows: list[FleetWorkflow],
+    trace: Trace,
+    flags: Sequence[str],
+    sources: dict[str, SourceFile],
 ) -> dict[str, str]:
     chosen: dict[str, str] = {}
     for flag in flags:

@@ -28,7 +28,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from murakkab.fleet.lp import LinearProgram, Solver, solve
-from murakkab.fleet.plan import SHARED, FleetPlan, LlmPool, ToolPool
+from murakkab.fleet.plan import (
+    SHARED,
+    FleetPlan,
+    LlmPool,
+    ToolPool,
+    held_during_handover,
+    machine_of,
+)
 from murakkab.fleet.serving import CPU
 from murakkab.fleet.setup import BUFFER, TOOL_UTILISATION, Inventory, Route, Setup
 from murakkab.hardware import DEVICE_KINDS, device_kind
@@ -64,23 +71,28 @@ def plan_epoch(
     goal: Goal = Goal(),
     shared: bool = True,
     outgoing: FleetPlan | None = None,
+    handover_share: float = 0.0,
 ) -> FleetPlan:
     """The epoch's plan: all workflows together on shared pools, or one at a time.
 
     `outgoing`: the plan still serving while this one is provisioned. Both are held
-    during the hand-over, so the inventory must hold, per pool, the larger count.
+    during the hand-over (`handover_share` of the epoch), so the inventory must hold,
+    per pool, the larger count, and instances beyond the outgoing plan's are priced
+    for the hand-over too: keeping a pool is cheaper than moving to another.
     """
+    handover = (outgoing, handover_share)
     if shared:
-        return _plan(setup, list(setup.classes), load, inventory, goal, SHARED, outgoing)
+        return _plan(setup, list(setup.classes), load, inventory, goal, SHARED, handover)
     plan = FleetPlan()
     left = inventory
     # The heaviest workflow plans first; later ones get what the inventory has left.
     order = sorted(setup.workflows, key=lambda w: -load.mean_rps.get(w.name, 0.0))
     for workflow in order:
         classes = [c for c in setup.classes if c.workflow == workflow.name]
-        own = _plan(setup, classes, load, left, goal, workflow.name, outgoing)
+        own = _plan(setup, classes, load, left, goal, workflow.name, handover)
         plan = plan.merged(own)
-        left = left.without(own.gpus(), own.cores())
+        held = own if outgoing is None else held_during_handover(_own(outgoing, workflow.name), own)
+        left = left.without(held.gpus(), held.cores())
     return plan
 
 
@@ -91,9 +103,10 @@ def _plan(
     inventory: Inventory,
     goal: Goal,
     owner: str,
-    outgoing: FleetPlan | None = None,
+    handover: tuple[FleetPlan | None, float] = (None, 0.0),
 ) -> FleetPlan:
     lp = LinearProgram()
+    notes: list[str] = []
     energy: dict[int, float] = defaultdict(float)  # W (= Wh per hour)
     cost: dict[int, float] = defaultdict(float)  # usd per hour
     quality: dict[int, float] = defaultdict(float)
@@ -130,7 +143,8 @@ def _plan(
                 energy[x] += mean * seconds * (kind.busy_watts - kind.idle_watts)
         lp.row(f"route[{cls.id}]", row, 1.0, 1.0)
     counts, per_instance = _pools(lp, capacity, energy, cost)
-    _inventory(lp, counts, inventory, _outgoing_of(outgoing, owner))
+    outgoing = _outgoing_of(handover[0], owner)
+    holding = _inventory(lp, counts, inventory, outgoing, notes)
     scale_e, scale_c = _scale(lp, energy), _scale(lp, cost)
     if goal.objective == "quality" and goal.budget_per_hour is not None:
         lp.row("budget", cost, upper=goal.budget_per_hour)
@@ -141,6 +155,17 @@ def _plan(
     }[goal.objective]
     lp.minimise({i: c / scale_p for i, c in primary.items()})
     lp.minimise({i: TIE_BREAK * c / scale_s for i, c in secondary.items()})
+    if handover[0] is not None:
+        # Instances beyond the outgoing plan's are held beside it during the hand-over:
+        # priced for that share of the epoch, so keeping machines beats moving.
+        extra: dict[int, float] = defaultdict(float)
+        covered = {n for _, ns in holding.values() for n in ns}
+        for h, ns in holding.values():
+            extra[h] += handover[1] * primary.get(ns[0], 0.0) / scale_p
+        for n in counts.values():
+            if n not in covered:
+                extra[n] += handover[1] * primary.get(n, 0.0) / scale_p
+        lp.minimise(extra)
     for cls_id, u in unserved.items():
         # Dearer than the dearest route, holding its instances included.
         worst = 1.0
@@ -155,6 +180,7 @@ def _plan(
     solution = solve(lp, goal.solver, goal.time_limit_s)
     plan = FleetPlan(solver=goal.solver, status=solution.status, solve_s=solution.seconds)
     plan.objective = solution.objective
+    plan.notes.extend(notes)
     if not solution.ok:
         plan.notes.append(f"{goal.solver}: {solution.status} after {solution.seconds:.1f} s")
         return plan
@@ -207,26 +233,58 @@ def _pools(
 
 
 def _inventory(
-    lp: LinearProgram, counts: dict, inventory: Inventory, outgoing: dict[Any, int]
-) -> None:
-    """GPUs per type and cores within the inventory, the outgoing plan's included: a pool
-    holds max(new, outgoing) during the hand-over (h >= n, h >= outgoing), and an
-    outgoing pool the new plan does not use holds what it has."""
-    held: dict[str, dict[int, float]] = defaultdict(dict)
-    fixed: dict[str, float] = defaultdict(float)
+    lp: LinearProgram,
+    counts: dict,
+    inventory: Inventory,
+    outgoing: dict[Any, int],
+    notes: list[str],
+) -> dict[Any, tuple[int, list[int]]]:
+    """GPUs per type and cores within the inventory, the outgoing plan's included.
+
+    During the hand-over a kind of machine (a model profile, whatever its operating
+    point; a tool pool) holds max(new, outgoing): h >= sum of its new pools' n,
+    h >= outgoing; an outgoing machine the new plan does not use holds what it has.
+    Returns, per machine, the variable holding it and its new pools' count variables.
+    """
+    floor: dict[str, float] = defaultdict(float)
+    leaving: dict[Any, int] = defaultdict(int)
+    unit: dict[Any, tuple[str, int]] = {}
     for pool, count in outgoing.items():
-        if pool not in counts:
-            fixed[_device(pool)] += count * _units(pool)
+        machine = machine_of(pool)
+        leaving[machine] += count
+        unit[machine] = (_device(pool), _units(pool))
+        floor[_device(pool)] += count * _units(pool)
+    machines: dict[Any, list[int]] = defaultdict(list)
     for pool, n in counts.items():
-        var = n
-        if outgoing.get(pool, 0) > 0:
-            var = lp.var(f"h[{pool.key}]", integer=True)
-            lp.row(f"handover[{pool.key}]", {var: 1.0, n: -1.0}, lower=0.0)
-            lp.row(f"outgoing[{pool.key}]", {var: 1.0}, lower=float(outgoing[pool]))
-        held[_device(pool)][var] = float(_units(pool))
+        machines[machine_of(pool)].append(n)
+        unit[machine_of(pool)] = (_device(pool), _units(pool))
+    fixed: dict[str, float] = defaultdict(float)
+    for machine, count in leaving.items():
+        if machine not in machines:
+            fixed[unit[machine][0]] += count * unit[machine][1]
+    held: dict[str, dict[int, float]] = defaultdict(dict)
+    holding: dict[Any, tuple[int, list[int]]] = {}
+    for index, (machine, ns) in enumerate(machines.items()):
+        device, units = unit[machine]
+        limit = inventory.cpu_cores if device == CPU else inventory.count(device)
+        if leaving.get(machine, 0) > 0 and floor[device] <= limit:
+            h = lp.var(f"h[{index}]", integer=True)
+            lp.row(f"handover[{index}]", {h: 1.0, **{n: -1.0 for n in ns}}, lower=0.0)
+            lp.row(f"outgoing[{index}]", {h: 1.0}, lower=float(leaving[machine]))
+            held[device][h] = float(units)
+            holding[machine] = (h, ns)
+        else:
+            for n in ns:
+                held[device][n] = float(units)
     for device in sorted(set(held) | set(fixed)):
         limit = inventory.cpu_cores if device == CPU else inventory.count(device)
+        if floor[device] > limit:
+            notes.append(
+                f"the outgoing plan already holds {floor[device]:.0f} {device}, over the {limit}"
+            )
+            fixed[device] = 0.0
         lp.row(f"inventory[{device}]", held.get(device, {}), upper=max(0.0, limit - fixed[device]))
+    return holding
 
 
 def _device(pool: LlmPool | ToolPool) -> str:
@@ -235,6 +293,13 @@ def _device(pool: LlmPool | ToolPool) -> str:
 
 def _units(pool: LlmPool | ToolPool) -> int:
     return pool.serving.gpus if isinstance(pool, LlmPool) else 1
+
+
+def _own(plan: FleetPlan, owner: str) -> FleetPlan:
+    return FleetPlan(
+        {p: n for p, n in plan.llm.items() if p.owner == owner},
+        {t: n for t, n in plan.tools.items() if t.owner == owner},
+    )
 
 
 def _outgoing_of(plan: FleetPlan | None, owner: str) -> dict[Any, int]:

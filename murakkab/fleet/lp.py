@@ -10,9 +10,12 @@ measured by bench/fleet.py; HiGHS is the default (docs/fleet.md gives the number
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -147,6 +150,38 @@ def _highs(program: LinearProgram, time_limit_s: float) -> tuple[Status, list[fl
             return "timeout", []
         return "feasible", [float(v) for v in result.x]
     return "infeasible", []
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """HiGHS's C++ code sometimes writes a debugging line straight to the process's
+    output, which would land inside `mkc fleet plan`'s tables: point descriptors 1
+    and 2 elsewhere while it runs (its result comes back as a status, not text)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        _flush_c_streams()  # what HiGHS left in C's buffers goes to /dev/null too
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
+
+
+def _flush_c_streams() -> None:
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).fflush(None)
 
 
 def _z3(program: LinearProgram, time_limit_s: float) -> tuple[Status, list[float]]:

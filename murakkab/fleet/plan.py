@@ -93,3 +93,43 @@ class FleetPlan:
 def _worse(a: str, b: str) -> str:
     order = ["", "optimal", "feasible", "timeout", "infeasible"]
     return max(a, b, key=lambda s: order.index(s) if s in order else 0)
+
+
+Machine = tuple[str, str, str, int] | ToolPool
+
+
+def machine_of(pool: LlmPool | ToolPool) -> Machine:
+    """What a pool's instances physically are. Pools of one model profile at different
+    operating points are the same machines: moving load between them is routing, not
+    provisioning."""
+    if isinstance(pool, ToolPool):
+        return pool
+    serving = pool.serving
+    return (pool.owner, serving.model, serving.device, serving.profile.tp)
+
+
+def held_during_handover(old: FleetPlan, new: FleetPlan) -> FleetPlan:
+    """What is held while `old` hands over to `new`: per machine kind, the larger count
+    (the new plan's pools, plus the outgoing instances it does not keep)."""
+    llm, tools = dict(new.llm), dict(new.tools)
+    kept: dict[Machine, int] = defaultdict(int)
+    for pool, count in _pools(new):
+        kept[machine_of(pool)] += count
+    leaving: dict[Machine, list[tuple[LlmPool | ToolPool, int]]] = defaultdict(list)
+    for pool, count in _pools(old):
+        leaving[machine_of(pool)].append((pool, count))
+    for machine, pools in leaving.items():
+        extra = sum(count for _, count in pools) - kept[machine]
+        if extra <= 0:
+            continue
+        first = pools[0][0]
+        if isinstance(first, LlmPool):
+            llm[first] = llm.get(first, 0) + extra
+        else:
+            tools[first] = tools.get(first, 0) + extra
+    return FleetPlan(llm, tools, new.routes, new.unserved)
+
+
+def _pools(plan: FleetPlan) -> list[tuple[LlmPool | ToolPool, int]]:
+    pools: list[tuple[LlmPool | ToolPool, int]] = list(plan.llm.items())
+    return pools + list(plan.tools.items())

@@ -17,7 +17,7 @@ from murakkab.fleet.epochs import EpochOptions, observed
 from murakkab.fleet.experiment import DEFAULT_INVENTORY, Experiment, prepare, run
 from murakkab.fleet.formulation import Goal, plan_epoch, predict
 from murakkab.fleet.lp import LinearProgram, solve
-from murakkab.fleet.plan import LlmPool
+from murakkab.fleet.plan import FleetPlan, LlmPool
 from murakkab.fleet.setup import BUFFER, Inventory
 from murakkab.fleet.trace import BURST_MINUTES, parse_trace, reference_trace
 from murakkab.source import SourceFile
@@ -455,3 +455,45 @@ def test_joint_meets_its_slos_and_beats_static_on_latency(experiment: Experiment
     for cls_id in latency:
         assert static.classes[cls_id].attainment < joint.classes[cls_id].attainment, cls_id
     assert static.slo_attainment < joint.slo_attainment
+
+
+def test_hand_over_stays_within_the_inventory(experiment: Experiment) -> None:
+    """Both plans are held while one hands over to the next: never more GPUs than exist."""
+    from dataclasses import replace
+
+    from murakkab.fleet.policies import PolicyInputs, run_policy
+
+    scarce = Inventory((("a100", 40), ("h100", 8)), 10_000)
+    inputs = PolicyInputs(
+        experiment.setup,
+        experiment.profiles,
+        experiment.rps(),
+        scarce,
+        experiment.goal,
+        replace(experiment.options, epoch_min=30, provision_min=20),
+    )
+    timeline = run_policy("joint", inputs)
+    assert timeline.plans >= 4
+    for segment in timeline.segments:
+        for gpu, held in segment.held.gpus().items():
+            assert held <= scarce.count(gpu), (segment.start_s, gpu, held)
+
+
+def test_moving_between_operating_points_is_not_provisioning() -> None:
+    """Pools of one model profile at two operating points are the same machines."""
+    from murakkab.fleet.plan import LlmPool, held_during_handover, machine_of
+    from murakkab.fleet.serving import servings
+    from murakkab.profiles.priors import shipped_priors
+    from murakkab.profiles.schema import ModelProfile
+
+    profile = next(
+        p
+        for p in shipped_priors()
+        if isinstance(p, ModelProfile) and p.key == "model/gemma-3-27b/h100/tp4"
+    )
+    low, high = (LlmPool("", s) for s in servings(profile)[1:3])
+    assert machine_of(low) == machine_of(high)
+    held = held_during_handover(FleetPlan({low: 5}), FleetPlan({high: 3}))
+    assert held.gpus() == {"h100": 5 * 4}  # the 3 new ones are 3 of the 5 old ones
+    held = held_during_handover(FleetPlan({low: 2}), FleetPlan({high: 3}))
+    assert held.gpus() == {"h100": 3 * 4}

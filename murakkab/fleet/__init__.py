@@ -1,0 +1,1 @@
+"""Fleet mode: many workflows planned together on shared instances (docs/fleet.md)."""

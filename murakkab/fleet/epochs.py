@@ -98,6 +98,7 @@ def run_epochs(
             seen = observed(rps, minute - epoch, minute)
             forecast = _ewma(forecast, seen, options.alpha)
             pending = (minute + options.provision_min, make_plan(forecast, scaler.held))
+            scaler.incoming = pending[1]
             held = _union(scaler.held, pending[1])
             timeline.segments.append(Segment(minute * 60.0, scaler.current, held))
             continue
@@ -110,6 +111,7 @@ def run_epochs(
         ):
             forecast = window
             pending = (minute + options.provision_min, make_plan(window, scaler.held))
+            scaler.incoming = pending[1]
             timeline.replans += 1
             timeline.segments.append(
                 Segment(minute * 60.0, scaler.current, _union(scaler.held, pending[1]))
@@ -160,6 +162,7 @@ class _Scaler:
         self.held = plan
         self.calm: dict[LlmPool | ToolPool, int] = {}
         self.arriving: list[tuple[int, LlmPool | ToolPool, int]] = []
+        self.incoming: FleetPlan | None = None  # the next plan, while it is provisioned
 
     def step(self, window: Load, minute: int) -> bool:
         """Scale for the window just seen; True when the counts changed."""
@@ -201,8 +204,10 @@ class _Scaler:
         per = pool.serving.gpus if isinstance(pool, LlmPool) else 1
         if per == 0:
             return extra
-        used = sum(n * p.serving.gpus for p, n in llm.items() if p.serving.device == device)
-        used += sum(n for t, n in tools.items() if t.device == device)
+        held = FleetPlan(llm, tools)
+        if self.incoming is not None:  # a plan being provisioned holds its machines too
+            held = held_during_handover(held, self.incoming)
+        used = held.gpus().get(device, 0) if device != CPU else held.cores()
         limit = self.inventory.cpu_cores if device == CPU else self.inventory.count(device)
         return max(0, min(extra, (limit - used) // per))
 

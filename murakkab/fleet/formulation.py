@@ -84,15 +84,19 @@ def plan_epoch(
     if shared:
         return _plan(setup, list(setup.classes), load, inventory, goal, SHARED, handover)
     plan = FleetPlan()
-    left = inventory
     # The heaviest workflow plans first; later ones get what the inventory has left.
+    # During a hand-over the workflows not planned yet still hold their outgoing
+    # instances, so those are set aside too.
     order = sorted(setup.workflows, key=lambda w: -load.mean_rps.get(w.name, 0.0))
-    for workflow in order:
+    holds = [FleetPlan() if outgoing is None else _own(outgoing, w.name) for w in order]
+    for index, workflow in enumerate(order):
+        left = inventory
+        for other in holds[:index] + holds[index + 1 :]:
+            left = left.without(other.gpus(), other.cores())
         classes = [c for c in setup.classes if c.workflow == workflow.name]
         own = _plan(setup, classes, load, left, goal, workflow.name, handover)
         plan = plan.merged(own)
-        held = own if outgoing is None else held_during_handover(_own(outgoing, workflow.name), own)
-        left = left.without(held.gpus(), held.cores())
+        holds[index] = own if outgoing is None else held_during_handover(holds[index], own)
     return plan
 
 

@@ -178,10 +178,16 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 def _flush_c_streams() -> None:
+    """Flush C's stdio and C++'s std::cout, where HiGHS's stray line may still wait."""
     import ctypes
 
-    with contextlib.suppress(OSError, AttributeError):
+    with contextlib.suppress(OSError, AttributeError, ValueError):
         ctypes.CDLL(None).fflush(None)
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        cxx = ctypes.CDLL("libstdc++.so.6")
+        flush = cxx._ZNSo5flushEv  # std::ostream::flush()
+        flush.argtypes = [ctypes.c_void_p]
+        flush(ctypes.addressof(ctypes.c_char.in_dll(cxx, "_ZSt4cout")))
 
 
 def _z3(program: LinearProgram, time_limit_s: float) -> tuple[Status, list[float]]:

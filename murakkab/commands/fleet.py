@@ -173,8 +173,14 @@ def _experiment(args: argparse.Namespace, sources: dict[str, SourceFile]) -> Exp
     goal = Goal(args.objective, args.budget, args.solver, args.time_limit)
     options = EpochOptions()
     if hasattr(args, "epoch_min"):
-        if args.epoch_min < 5 or args.provision_min < 0 or not 0 < args.alpha <= 1:
-            raise UsageError("--epoch-min >= 5, --provision-min >= 0 and 0 < --alpha <= 1")
+        window = EpochOptions().window_min
+        if args.epoch_min < window or args.epoch_min % window or args.provision_min < 0:
+            raise UsageError(
+                f"--epoch-min is a multiple of the auto-scaler's {window}-minute window, "
+                "--provision-min >= 0"
+            )
+        if not 0 < args.alpha <= 1:
+            raise UsageError("--alpha is in (0, 1]")
         options = EpochOptions(
             args.epoch_min, args.provision_min, args.alpha, not args.no_autoscale
         )

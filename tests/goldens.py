@@ -7,6 +7,7 @@ prints and its exit status; a first line `# mkc: ARGS` replaces the default
 command (`check FILE` for .mk, `opt FILE` for .mkir), `{file}` standing for
 the input. IR goldens (`ir/NAME.mkir`) are the IR of `examples/NAME.mk`.
 Pass goldens (`passes/NAME.mkir.expected`) are `passes/NAME.mkir` after pass NAME.
+The fleet golden (`fleet/plan.txt`) is `mkc fleet plan` of the reference pair.
 Plan goldens (`plans/NAME.py`, `plans/NAME.ray.py`) are what `mkc compile --emit
 plan` writes for `examples/NAME.mk` with the python and ray backends, and for
 `plans/hostile.mk`, a job whose strings try to break out of the emitted code.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -30,6 +32,17 @@ IR = GOLDEN / "ir"
 PASSES = GOLDEN / "passes"
 EXPLAIN = GOLDEN / "explain"
 PLANS = GOLDEN / "plans"
+FLEET = GOLDEN / "fleet"
+FLEET_ARGS = [
+    "fleet",
+    "plan",
+    "examples/video_qa.mk",
+    "examples/code_gen_debate.mk",
+    "--scale",
+    "0.01",
+    "--hour",
+    "11",
+]
 HOSTILE_JOB = PLANS / "hostile.mk"
 EXPLAIN_ARGS = ["--cluster", "examples/clusters/cloud_a100_h100.toml"]
 CLUSTER = ROOT / "examples" / "clusters" / "cloud_a100_h100.toml"  # what tests plan for
@@ -123,6 +136,14 @@ def plan_golden(name: str, backend: str) -> Path:
     return PLANS / (f"{name}.py" if backend == "python" else f"{name}.{backend}.py")
 
 
+def fleet_plan() -> str:
+    """`mkc fleet plan` of the reference pair at 1% load (solver time masked): the format."""
+    status, out, err = run_mkc(FLEET_ARGS)
+    if status != 0:
+        raise AssertionError(f"mkc {' '.join(FLEET_ARGS)} fails:\n{err}")
+    return re.sub(r"(optimal|feasible) in \d+\.\d+ s", r"\1 in <time> s", out)
+
+
 def examples() -> list[str]:
     return sorted(p.stem for p in EXAMPLES.glob("*.mk"))
 
@@ -147,6 +168,8 @@ def regenerate() -> None:
         for name in examples():
             plan_golden(name, backend).write_text(example_plan(name, backend), encoding="utf-8")
         plan_golden("hostile", backend).write_text(hostile_plan(backend), encoding="utf-8")
+    FLEET.mkdir(exist_ok=True)
+    (FLEET / "plan.txt").write_text(fleet_plan(), encoding="utf-8")
     counts = (
         f"{len(diagnostic_inputs())} diagnostics, {len(examples())} IR, {len(pass_inputs)} pass, "
         f"{2 * (len(examples()) + 1)} plan"

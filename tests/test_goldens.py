@@ -99,3 +99,13 @@ def test_explain_matches_golden(name: str) -> None:
     assert example_explain(name) == golden.read_text(encoding="utf-8"), (
         f"reproduce: mkc explain examples/{name}.mk {' '.join(EXPLAIN_ARGS)}"
     )
+
+
+def test_fleet_plan_matches_golden() -> None:
+    from tests.goldens import FLEET, FLEET_ARGS, fleet_plan
+
+    golden = FLEET / "plan.txt"
+    assert golden.exists(), f"missing golden {golden}; run: {REGENERATE}"
+    assert fleet_plan() == golden.read_text(encoding="utf-8"), (
+        f"reproduce: mkc {' '.join(FLEET_ARGS)}"
+    )

@@ -51,7 +51,7 @@ def render_plan(
             t.owner or "shared",
             t.executor,
             t.device,
-            f"{n} {'cores' if t.device == 'cpu' else 'GPUs'}",
+            _count(n, "core" if t.device == "cpu" else "GPU"),
         )
         for t, n in sorted(plan.tools.items(), key=lambda item: item[0].key)
     ]
@@ -150,6 +150,10 @@ def plan_json(
         "solver": {"name": plan.solver, "status": plan.status, "seconds": plan.solve_s},
         "notes": plan.notes,
     }
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
 
 
 def ratio_line(result: PolicyResult, base: PolicyResult) -> str:

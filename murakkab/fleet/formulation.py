@@ -27,6 +27,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from murakkab.fleet.classes import SloClass
 from murakkab.fleet.lp import LinearProgram, Solver, solve
 from murakkab.fleet.plan import (
     SHARED,
@@ -102,7 +103,7 @@ def plan_epoch(
 
 def _plan(
     setup: Setup,
-    classes: list,
+    classes: list[SloClass],
     load: Load,
     inventory: Inventory,
     goal: Goal,

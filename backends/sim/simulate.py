@@ -31,7 +31,7 @@ from murakkab.backends.sim.queues import finish_times
 from murakkab.backends.sim.result import ClassStats, PolicyResult
 
 from murakkab.fleet.classes import SloClass
-from murakkab.fleet.plan import FleetPlan, LlmPool, ToolPool
+from murakkab.fleet.plan import FleetPlan, LlmPool, ToolPool, tool_pool
 from murakkab.fleet.serving import CPU
 from murakkab.fleet.setup import Route
 from murakkab.fleet.trace import Trace
@@ -236,8 +236,7 @@ class _Run:
             for stage, option in route.tools:
                 if stage.executor != executor:
                     continue
-                on = option.device
-                tool = ToolPool(pool.owner, executor, on)
+                tool = tool_pool(pool.owner, stage, option)
                 by_pool.setdefault(tool, []).append(index)
                 fixed[index], per_unit[index] = (
                     option.profile.fixed_s,
@@ -269,15 +268,7 @@ class _Run:
         pools: dict[LlmPool, list[int]] = {}
         for index, (_, pool) in enumerate(routes):
             pools.setdefault(pool, []).append(index)
-        mu = np.log(
-            np.array(
-                [
-                    r.config.tokens_p90 * np.exp(-1.2815515655446004 * r.config.tokens_sigma)
-                    for r, _ in routes
-                ]
-                + [1.0]
-            )
-        )
+        mu = np.array([r.config.tokens_log_median for r, _ in routes] + [0.0])
         sigma = np.array([r.config.tokens_sigma for r, _ in routes] + [0.0])
         calls = np.array([r.config.sequential_calls for r, _ in routes] + [0.0])
         critical = np.array(
@@ -329,23 +320,18 @@ class _Run:
             if b <= a:
                 continue
             hours = (b - a) / 60
+            idle_wh += segment.held.idle_watts() * hours
+            held_usd += segment.held.hourly_held_cost() * hours
             for pool, count in segment.held.llm.items():
-                if pool.serving.hosted:
-                    continue
-                name = f"{pool.serving.model}/{pool.serving.device}"
-                groups.setdefault(name, np.zeros(minutes))[a:b] += count * pool.serving.gpus
-                idle_wh += count * pool.serving.idle_watts() * hours
-                held_usd += count * pool.serving.price_per_hour() * hours
+                if not pool.serving.hosted:
+                    name = f"{pool.serving.model}/{pool.serving.device}"
+                    groups.setdefault(name, np.zeros(minutes))[a:b] += count * pool.serving.gpus
             for tool, count in segment.held.tools.items():
-                kind = device_kind(tool.device) or DEVICE_KINDS["cpu-core"]
                 if tool.device == CPU:
                     cores[a:b] += count
                 else:
-                    groups.setdefault(f"{tool.executor}/{tool.device}", np.zeros(minutes))[a:b] += (
-                        count
-                    )
-                idle_wh += count * kind.idle_watts * hours
-                held_usd += count * kind.price_per_hour * hours
+                    name = f"{tool.executor}/{tool.device}"
+                    groups.setdefault(name, np.zeros(minutes))[a:b] += count
         busy_j = 0.0
         pools = {p.key: p for s in self.schedule for p in s.held.llm}
         for key, tokens in self.tokens_on.items():

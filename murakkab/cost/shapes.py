@@ -100,7 +100,7 @@ def _code_gen(workflow: Workflow, ops: dict[str, Op], configs: dict[str, OpConfi
     if not isinstance(debaters, int) or not isinstance(rounds, int):
         return None
     config = (("debaters", debaters), ("model", model), ("rounds", rounds))
-    return _match("code_gen", config, debaters * (rounds + 1) + 2)
+    return _match("code_gen", config, llm_calls("code_gen", dict(config)))
 
 
 def _math_qa(workflow: Workflow, ops: dict[str, Op], configs: dict[str, OpConfig]) -> Match | None:
@@ -114,7 +114,21 @@ def _math_qa(workflow: Workflow, ops: dict[str, Op], configs: dict[str, OpConfig
         rounds, model = flow_count(repeat), _knob(solver, configs, "model")
     if not isinstance(rounds, int):
         return None
-    return _match("math_qa", (("model", model), ("rounds", rounds)), 1 + 2 * rounds)
+    return _match(
+        "math_qa", (("model", model), ("rounds", rounds)), llm_calls("math_qa", {"rounds": rounds})
+    )
+
+
+def llm_calls(shape: str, knobs: dict[str, Literal | None]) -> float:
+    """LLM calls one request of a reference workflow makes: video Q/A answers once; a
+    debate writes tests and D drafts, D revisions per round and one ranking; a
+    self-reflection solves once and critiques and revises each round."""
+    if shape == "code_gen":
+        debaters, rounds = int(knobs["debaters"]), int(knobs["rounds"])  # type: ignore[arg-type]
+        return float(debaters * (rounds + 1) + 2)
+    if shape == "math_qa":
+        return float(1 + 2 * int(knobs["rounds"]))  # type: ignore[arg-type]
+    return 1.0
 
 
 def _match(name: str, config: tuple[tuple[str, Literal | None], ...], calls: float) -> Match | None:

@@ -23,9 +23,9 @@ import numpy as np
 
 from murakkab.backends.sim.simulate import Segment
 from murakkab.fleet.formulation import Goal, Load, plan_epoch
-from murakkab.fleet.plan import FleetPlan, LlmPool, ToolPool, held_during_handover
+from murakkab.fleet.plan import FleetPlan, LlmPool, ToolPool, demands, held_during_handover
 from murakkab.fleet.serving import CPU
-from murakkab.fleet.setup import BUFFER, TOOL_UTILISATION, Inventory, Setup
+from murakkab.fleet.setup import Inventory, Setup
 
 
 @dataclass(frozen=True)
@@ -218,15 +218,8 @@ def _needed(plan: FleetPlan, window: Load) -> dict[LlmPool | ToolPool, float]:
     for routes in plan.routes.values():
         for route, fraction in routes:
             peak = window.peak_rps.get(route.cls.workflow, 0.0) * route.cls.share * fraction
-            pool = plan.pool_of(route)
-            if pool.serving.hosted:
+            if route.serving.hosted:
                 continue
-            demand[pool] = (
-                demand.get(pool, 0.0)
-                + peak * route.config.tokens_mean * BUFFER / pool.serving.load_tps
-            )
-            for stage, option in route.tools:
-                tool = ToolPool(pool.owner, stage.executor, option.device)
-                seconds = route.tool_seconds(stage, option)
-                demand[tool] = demand.get(tool, 0.0) + peak * seconds * BUFFER / TOOL_UTILISATION
+            for pool, instances in demands(plan.pool_of(route).owner, route, peak):
+                demand[pool] = demand.get(pool, 0.0) + instances
     return demand

@@ -34,12 +34,13 @@ from murakkab.fleet.plan import (
     FleetPlan,
     LlmPool,
     ToolPool,
+    demands,
     held_during_handover,
+    holding,
     machine_of,
 )
 from murakkab.fleet.serving import CPU
-from murakkab.fleet.setup import BUFFER, TOOL_UTILISATION, Inventory, Route, Setup
-from murakkab.hardware import DEVICE_KINDS, device_kind
+from murakkab.fleet.setup import Inventory, Route, Setup
 
 Objective = Literal["energy", "cost", "quality"]
 OBJECTIVES: tuple[Objective, ...] = ("energy", "cost", "quality")
@@ -133,21 +134,13 @@ def _plan(
             x = lp.var(f"x[{cls.id}#{index}]", upper=1.0)
             routed[cls.id].append((route, x))
             row[x] = 1.0
-            pool = LlmPool(owner, route.serving)
-            capacity[pool][x] += peak * route.config.tokens_mean * BUFFER
-            serving = route.serving
-            energy[x] += mean * route.config.tokens_mean * serving.joules_per_token()
-            cost[x] += mean * route.config.tokens_mean * serving.price_per_token() * 3600
+            for pool, instances in demands(owner, route, peak):
+                capacity[pool][x] += instances
+            energy[x] += route.busy_watts(mean)
+            cost[x] += route.usage_per_hour(mean)
             quality[x] += mean * route.config.quality / total_mean
-            for stage, option in route.tools:
-                on = option.device
-                tool = ToolPool(owner, stage.executor, on)
-                seconds = route.tool_seconds(stage, option)
-                capacity[tool][x] += peak * seconds * BUFFER
-                kind = option.kind()
-                energy[x] += mean * seconds * (kind.busy_watts - kind.idle_watts)
         lp.row(f"route[{cls.id}]", row, 1.0, 1.0)
-    counts, per_instance = _pools(lp, capacity, energy, cost)
+    counts = _pools(lp, capacity, energy, cost)
     outgoing = _outgoing_of(handover[0], owner)
     holding = _inventory(lp, counts, inventory, outgoing, notes)
     scale_e, scale_c = _scale(lp, energy), _scale(lp, cost)
@@ -176,7 +169,7 @@ def _plan(
         worst = 1.0
         for _, x in routed[cls_id]:
             held = sum(
-                demand[x] / per_instance[pool] * primary.get(counts[pool], 0.0)
+                demand[x] * primary.get(counts[pool], 0.0)
                 for pool, demand in capacity.items()
                 if x in demand and pool in counts
             )
@@ -213,28 +206,21 @@ def _pools(
     capacity: dict,
     energy: dict[int, float],
     cost: dict[int, float],
-) -> tuple[dict[LlmPool | ToolPool, int], dict[LlmPool | ToolPool, float]]:
-    """An instance count per pool, its capacity row, and what holding it costs."""
+) -> dict[LlmPool | ToolPool, int]:
+    """An instance count per pool, its capacity row (demand in instances), and what
+    holding it costs."""
     counts: dict[LlmPool | ToolPool, int] = {}
-    per_instance: dict[LlmPool | ToolPool, float] = {}
     for pool, demand in sorted(capacity.items(), key=lambda item: item[0].key):
         if isinstance(pool, LlmPool) and pool.serving.hosted:
-            limit = pool.serving.profile.rate_limit_tps or pool.serving.load_tps
-            lp.row(f"rate-limit[{pool.key}]", demand, upper=limit)
+            lp.row(f"rate-limit[{pool.key}]", demand, upper=1.0)
             continue
         n = lp.var(f"n[{pool.key}]", integer=True)
         counts[pool] = n
-        if isinstance(pool, LlmPool):
-            per_instance[pool] = pool.serving.load_tps
-            idle, price = pool.serving.idle_watts(), pool.serving.price_per_hour()
-        else:
-            kind = device_kind(pool.device) or DEVICE_KINDS["cpu-core"]
-            per_instance[pool] = TOOL_UTILISATION
-            idle, price = kind.idle_watts, kind.price_per_hour
-        lp.row(f"capacity[{pool.key}]", {**demand, n: -per_instance[pool]}, upper=0.0)
+        lp.row(f"capacity[{pool.key}]", {**demand, n: -1.0}, upper=0.0)
+        idle, price = holding(pool)
         energy[n] += idle
         cost[n] += price
-    return counts, per_instance
+    return counts
 
 
 def _inventory(
@@ -337,22 +323,13 @@ class Prediction:
 
 
 def predict(plan: FleetPlan, load: Load) -> Prediction:
-    watts = sum(n * pool.serving.idle_watts() for pool, n in plan.llm.items())
-    cost = plan.hourly_held_cost()
-    for tool, n in plan.tools.items():
-        watts += n * (device_kind(tool.device) or DEVICE_KINDS["cpu-core"]).idle_watts
+    watts, cost = plan.idle_watts(), plan.hourly_held_cost()
     weighted = served = 0.0
     for routes in plan.routes.values():
         for route, fraction in routes:
             rps = load.mean_rps.get(route.cls.workflow, 0.0) * route.cls.share * fraction
-            tokens = rps * route.config.tokens_mean
-            watts += tokens * route.serving.joules_per_token()
-            cost += tokens * route.serving.price_per_token() * 3600
-            for stage, option in route.tools:
-                kind = option.kind()
-                watts += (
-                    rps * route.tool_seconds(stage, option) * (kind.busy_watts - kind.idle_watts)
-                )
+            watts += route.busy_watts(rps)
+            cost += route.usage_per_hour(rps)
             weighted += rps * route.config.quality
             served += rps
     quality = weighted / served if served else 0.0

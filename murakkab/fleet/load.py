@@ -17,16 +17,15 @@ from murakkab.cost.context import ProfileIndex
 from murakkab.cost.ops import CostContext
 from murakkab.cost.parts import find_parts
 from murakkab.diagnostics import Diagnostic, DiagnosticError
+from murakkab.fleet.tiers import served_configurations
 from murakkab.fleet.workload import Config, FleetWorkflow, config_of
 from murakkab.ir.core import Domain, Literal, Op
-from murakkab.optimize.shapes import admits
-from murakkab.profiles.schema import ModelProfile, Profile, WorkflowProfile
-from murakkab.profiles.tiers import split_local
+from murakkab.optimize.shapes import BINDINGS, admits
+from murakkab.profiles.schema import Profile
 from murakkab.source import SourceFile, Span
 
-LLM_OPS = {"llm.answer", "code.generate", "code.write_tests", "code.revise", "code.rank"}
-LLM_OPS |= {"llm.solve", "llm.generate", "llm.critique", "llm.revise"}
-LLM_OPS |= {"agents.debate", "agents.self_reflect"}
+# The ops that carry a reference workflow's model knob are its LLM calls.
+LLM_OPS = {name for shape in BINDINGS.values() for name in shape["model"][0]}
 
 
 def load_workflow(
@@ -58,11 +57,8 @@ def load_workflow(
             workflow.span,
         )
     shape = parts[0].match.workflow
-    models = [p for p in profiles if isinstance(p, ModelProfile)]
-    population = [p for p in profiles if isinstance(p, WorkflowProfile) and p.workflow == shape]
-    served, _ = split_local(population, models)
     configs: list[Config] = []
-    for profile in sorted(served, key=lambda p: p.key):
+    for profile in sorted(served_configurations(shape, profiles), key=lambda p: p.key):
         if admits(shape, profile.config, ops, catalogue):
             config = config_of(workflow.name, profile)
             if config is not None:

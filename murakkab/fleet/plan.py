@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from murakkab.fleet.serving import CPU, Serving
-from murakkab.fleet.setup import Route
+from murakkab.fleet.serving import CPU, Serving, ToolOption
+from murakkab.fleet.setup import BUFFER, TOOL_UTILISATION, Route
+from murakkab.fleet.workload import Stage
 from murakkab.hardware import DEVICE_KINDS, device_kind
 
 SHARED = ""  # the owner of a pool every workflow may use
@@ -68,11 +69,11 @@ class FleetPlan:
 
     def hourly_held_cost(self) -> float:
         """usd per hour for what the plan holds (hosted tokens are priced per use)."""
-        cost = sum(n * pool.serving.price_per_hour() for pool, n in self.llm.items())
-        for tool, n in self.tools.items():
-            kind = device_kind(tool.device) or DEVICE_KINDS["cpu-core"]
-            cost += n * kind.price_per_hour
-        return cost
+        return sum(n * holding(pool)[1] for pool, n in _pools(self))
+
+    def idle_watts(self) -> float:
+        """What the plan holds draws doing nothing."""
+        return sum(n * holding(pool)[0] for pool, n in _pools(self))
 
     def merged(self, other: FleetPlan) -> FleetPlan:
         """Two plans side by side (workflows planned one at a time)."""
@@ -96,6 +97,37 @@ def _worse(a: str, b: str) -> str:
 
 
 Machine = tuple[str, str, str, int] | ToolPool
+
+
+def tool_pool(owner: str, stage: Stage, option: ToolOption) -> ToolPool:
+    return ToolPool(owner, stage.executor, option.device)
+
+
+def holding(pool: LlmPool | ToolPool) -> tuple[float, float]:
+    """(idle watts, usd per hour) of one instance of a pool: an LLM instance, or one
+    GPU or core of a tool pool."""
+    if isinstance(pool, LlmPool):
+        return pool.serving.idle_watts(), pool.serving.price_per_hour()
+    kind = device_kind(pool.device) or DEVICE_KINDS["cpu-core"]
+    return kind.idle_watts, kind.price_per_hour
+
+
+def demands(owner: str, route: Route, rps: float) -> list[tuple[LlmPool | ToolPool, float]]:
+    """The instances each pool a route uses needs for `rps` requests/s, buffer included:
+    LLM tokens/s at the serving's planned load per instance (a hosted model's whole
+    rate limit is one instance), tool-seconds per second at TOOL_UTILISATION."""
+    pool = LlmPool(owner, route.serving)
+    serving = route.serving
+    per_instance = (
+        serving.profile.rate_limit_tps or serving.load_tps if serving.hosted else serving.load_tps
+    )
+    needs: list[tuple[LlmPool | ToolPool, float]] = [
+        (pool, rps * route.config.tokens_mean * BUFFER / per_instance)
+    ]
+    for stage, option in route.tools:
+        seconds = rps * route.tool_seconds(stage, option) * BUFFER
+        needs.append((tool_pool(owner, stage, option), seconds / TOOL_UTILISATION))
+    return needs
 
 
 def machine_of(pool: LlmPool | ToolPool) -> Machine:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from murakkab.cost.ops import operating_point
 from murakkab.hardware import DEVICE_KINDS, DeviceKind, device_kind
 from murakkab.profiles.schema import ModelProfile, ToolProfile
 
@@ -91,18 +92,11 @@ def servings(profile: ModelProfile) -> list[Serving]:
 
 
 def at_load(profile: ModelProfile, load: float) -> tuple[float, float]:
-    """(TPOT, TTFT) at an offered load per instance, interpolated along the curve."""
-    points = profile.points
-    if load <= points[0].load_tps:
-        return points[0].tpot_s, points[0].ttft_s
-    for low, high in zip(points, points[1:], strict=False):
-        if load <= high.load_tps:
-            t = (load - low.load_tps) / (high.load_tps - low.load_tps)
-            return (
-                low.tpot_s + t * (high.tpot_s - low.tpot_s),
-                low.ttft_s + t * (high.ttft_s - low.ttft_s),
-            )
-    return points[-1].tpot_s, points[-1].ttft_s
+    """(TPOT, TTFT) at an offered load per instance, interpolated along the curve by the
+    cost model; below the first point the single-stream figures hold."""
+    first = min(point.load_tps for point in profile.points)
+    point, _ = operating_point(profile, max(load, first))
+    return point.tpot_s, point.ttft_s
 
 
 @dataclass(frozen=True)

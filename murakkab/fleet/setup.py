@@ -56,6 +56,19 @@ class Route:
         units = stage.units_mean if percentile == "mean" else stage.units_p90
         return option.seconds(units) * stage.repeats
 
+    def busy_watts(self, rps: float) -> float:
+        """Power above idle that `rps` requests/s on this route draw: the busy-idle gap
+        per token served and per tool-second."""
+        watts = rps * self.config.tokens_mean * self.serving.joules_per_token()
+        for stage, option in self.tools:
+            kind = option.kind()
+            watts += rps * self.tool_seconds(stage, option) * (kind.busy_watts - kind.idle_watts)
+        return watts
+
+    def usage_per_hour(self, rps: float) -> float:
+        """usd per hour paid per use (hosted tokens) for `rps` requests/s."""
+        return rps * self.config.tokens_mean * self.serving.price_per_token() * 3600
+
 
 @dataclass
 class Setup:

@@ -52,20 +52,26 @@ def _class(
     return SloClass(workflow, "latency", spec.tier, spec.share, floor, threshold)
 
 
+def served_configurations(shape: str, profiles: list[Profile]) -> list[WorkflowProfile]:
+    """A reference workflow's profiled configurations whose model is served (GPU or
+    hosted): the population fleet mode plans from and takes its tiers over."""
+    models = [p for p in profiles if isinstance(p, ModelProfile)]
+    population = [p for p in profiles if isinstance(p, WorkflowProfile) and p.workflow == shape]
+    return split_local(population, models)[0]
+
+
 def quality_floor(shape: str, profiles: list[Profile]) -> float:
     """The quality a latency class still gets: the 25th percentile of the population
     (video Q/A: 50.3%, the reference's "e.g. 50%"; the basic tier is the 50th)."""
-    models = [p for p in profiles if isinstance(p, ModelProfile)]
-    population = [p for p in profiles if isinstance(p, WorkflowProfile) and p.workflow == shape]
-    served, _ = split_local(population, models)
-    return percentile_lower([p.quality for p in served], FLOOR_PERCENTILE)
+    return percentile_lower(
+        [p.quality for p in served_configurations(shape, profiles)], FLOOR_PERCENTILE
+    )
 
 
 def workflow_tiers(shape: str, profiles: list[Profile]) -> tuple[Tiers, Tiers]:
     """(quality tiers, latency tiers) of a reference workflow."""
     models = [p for p in profiles if isinstance(p, ModelProfile)]
-    population = [p for p in profiles if isinstance(p, WorkflowProfile) and p.workflow == shape]
-    served, _ = split_local(population, models)
+    served = served_configurations(shape, profiles)
     configs = [c for p in served if (c := config_of(shape, p)) is not None]
     return quality_tiers(served), latency_tiers(_latencies(configs, models, profiles))
 

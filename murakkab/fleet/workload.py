@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from murakkab.cost.shapes import llm_calls
 from murakkab.profiles.schema import ConfigValue, WorkflowProfile
 
 # A video Q/A request's video: uniform over [30, 120] s (Video-MME "short" videos
@@ -76,6 +77,11 @@ class Config:
         return f"{self.model}[{knobs}]"
 
     @property
+    def tokens_log_median(self) -> float:
+        """mu of the log-normal completion-token distribution (ln of its p50)."""
+        return math.log(self.tokens_p90) - Z90 * self.tokens_sigma
+
+    @property
     def critical_tokens_p90(self) -> float:
         """p90 completion tokens written on the critical path (calls share tokens evenly)."""
         return self.tokens_p90 * self.sequential_calls / self.llm_calls
@@ -128,15 +134,14 @@ def _structure(shape: str, knobs: dict[str, ConfigValue]) -> tuple[float, float,
     """(LLM calls, calls in sequence, non-LLM stages) of one request of a shape."""
     if shape == "video_qa":
         return 1.0, 1.0, _video_stages(knobs)
+    calls = llm_calls(shape, dict(knobs))
     if shape == "code_gen":
-        debaters, rounds = int(knobs["debaters"]), int(knobs["rounds"])
-        # tests and D drafts in parallel, R rounds of D revisions, one ranking
-        calls = debaters * (rounds + 1) + 2
-        tests = Stage("code.run_tests", STAGE_IMPLS["code.run_tests"], 1, 1, True, rounds)
-        return float(calls), float(rounds + 2), (tests,)
-    if shape == "math_qa":
+        # tests beside the drafts, then one revision per round, then the ranking
         rounds = int(knobs["rounds"])
-        return float(1 + 2 * rounds), float(1 + 2 * rounds), ()
+        tests = Stage("code.run_tests", STAGE_IMPLS["code.run_tests"], 1, 1, True, rounds)
+        return calls, float(rounds + 2), (tests,)
+    if shape == "math_qa":
+        return calls, calls, ()  # every call waits for the one before
     raise ValueError(f"fleet mode knows no reference workflow {shape!r}")
 
 

@@ -139,9 +139,10 @@ def _highs(program: LinearProgram, time_limit_s: float) -> tuple[Status, list[fl
     )
     integrality = np.array([1 if v.integer else 0 for v in program.variables])
     options = {"time_limit": time_limit_s, "mip_rel_gap": MIP_GAP, "presolve": True}
-    result = milp(
-        c, constraints=constraints, integrality=integrality, bounds=bounds, options=options
-    )
+    with _quiet_stdout():
+        result = milp(
+            c, constraints=constraints, integrality=integrality, bounds=bounds, options=options
+        )
     # scipy's statuses: 0 optimal, 1 iteration/time limit, 2 infeasible, 3 unbounded, 4 other.
     if result.status == 0:
         return "optimal", [float(v) for v in result.x]
@@ -178,16 +179,11 @@ def _quiet_stdout() -> Iterator[None]:
 
 
 def _flush_c_streams() -> None:
-    """Flush C's stdio and C++'s std::cout, where HiGHS's stray line may still wait."""
+    """Flush C's stdio buffers, where HiGHS's printf output may still wait."""
     import ctypes
 
-    with contextlib.suppress(OSError, AttributeError, ValueError):
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).fflush(None)
-    with contextlib.suppress(OSError, AttributeError, ValueError):
-        cxx = ctypes.CDLL("libstdc++.so.6")
-        flush = cxx._ZNSo5flushEv  # std::ostream::flush()
-        flush.argtypes = [ctypes.c_void_p]
-        flush(ctypes.addressof(ctypes.c_char.in_dll(cxx, "_ZSt4cout")))
 
 
 def _z3(program: LinearProgram, time_limit_s: float) -> tuple[Status, list[float]]:

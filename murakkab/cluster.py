@@ -93,7 +93,7 @@ def parse_cluster(source: SourceFile, default_name: str = "cluster") -> Cluster:
     try:
         data = tomllib.loads(source.text)
     except tomllib.TOMLDecodeError as error:
-        diagnostic = Diagnostic.error("MK0601", _syntax_span(source, error), _syntax_message(error))
+        diagnostic = Diagnostic.error("MK0601", syntax_span(source, error), syntax_message(error))
         raise DiagnosticError([diagnostic], {source.name: source}) from None
     reader = _Reader(source)
     cluster = reader.cluster(data, default_name)
@@ -189,12 +189,12 @@ def _resolve(keys: tuple[str, ...], arrays: dict[KeyPath, int]) -> KeyPath:
     return path
 
 
-def _syntax_message(error: tomllib.TOMLDecodeError) -> str:
+def syntax_message(error: tomllib.TOMLDecodeError) -> str:
     text = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)$", "", str(error))
     return f"TOML syntax error: {text[:1].lower()}{text[1:]}"
 
 
-def _syntax_span(source: SourceFile, error: tomllib.TOMLDecodeError) -> Span:
+def syntax_span(source: SourceFile, error: tomllib.TOMLDecodeError) -> Span:
     found = re.search(r"at line (\d+), column (\d+)\)$", str(error))
     if found is not None:
         return Span.point(source.name, int(found[1]), int(found[2]))

@@ -176,3 +176,13 @@ def test_bad_hours_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _mkc(capsys, "simulate", *PAIR, "--scale", "0.01", "--hours", "3:1")
     assert code == 2
     assert "--hours" in err
+
+
+def test_inventory_file_errors_name_the_line_of_the_bad_key(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text("[gpus]\na100 = 2000\nh100 = -5\n", encoding="utf-8")
+    status = main(["fleet", "plan", "examples/code_gen_debate.mk", "--inventory", str(inventory)])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"{inventory}:3:1: error[MK0905]: gpus.h100 is a count of GPUs, found -5" in err
+    assert "Traceback" not in err

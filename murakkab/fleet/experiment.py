@@ -16,6 +16,7 @@ import numpy as np
 
 from murakkab.backends.sim.result import PolicyResult
 from murakkab.backends.sim.simulate import simulate
+from murakkab.cluster import locate_keys, span_of, syntax_message, syntax_span
 from murakkab.diagnostics import Diagnostic, DiagnosticError
 from murakkab.fleet.classes import Mix, SloClass
 from murakkab.fleet.epochs import EpochOptions
@@ -105,33 +106,45 @@ def load_inventory(path: str | None, gpus: str | None, sources: dict[str, Source
     counts = dict(DEFAULT_INVENTORY.gpus)
     cores = DEFAULT_INVENTORY.cpu_cores
     if path is not None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-            data = tomllib.loads(text)
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            sources["--inventory"] = SourceFile.of("--inventory", path)
-            raise _error("--inventory", 1, f"cannot read the inventory {path}: {error}") from None
-        sources[path] = SourceFile.of(path, text)
-        table = data.get("gpus", {})
-        if not isinstance(table, dict) or not all(
-            isinstance(v, int) and v >= 0 for v in table.values()
-        ):
-            raise _error(path, 1, "[gpus] maps GPU types to counts (a100 = 2000)")
-        counts = {str(k).lower(): int(v) for k, v in table.items()}
-        value = data.get("cpu_cores", cores)
-        if not isinstance(value, int) or value < 0:
-            raise _error(path, 1, "cpu_cores is a count of cores")
-        cores = value
+        counts, cores = _inventory_file(path, sources)
     if gpus is not None:
         sources["--gpus"] = SourceFile.of("--gpus", gpus)
         column = 1
         for item in gpus.split(","):
             name, _, number = item.partition("=")
             if not number.strip().isdigit():
-                raise _error("--gpus", column, f"expected TYPE=COUNT, found {item.strip()!r}")
+                span = Span("--gpus", 1, column, 1, column + max(1, len(item)))
+                raise _error(span, f"expected TYPE=COUNT, found {item.strip()!r}")
             counts[name.strip().lower()] = int(number)
             column += len(item) + 1
     return Inventory(tuple(sorted(counts.items())), cores)
+
+
+def _inventory_file(path: str, sources: dict[str, SourceFile]) -> tuple[dict[str, int], int]:
+    """GPU counts and cores from an inventory file; errors located as cluster specs' are."""
+    try:
+        source = SourceFile.of(path, Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        sources["--inventory"] = SourceFile.of("--inventory", path)
+        span = Span("--inventory", 1, 1, 1, len(path) + 1)
+        raise _error(span, f"cannot read the inventory {path}: {error}") from None
+    sources[path] = source
+    try:
+        data = tomllib.loads(source.text)
+    except tomllib.TOMLDecodeError as error:
+        raise _error(syntax_span(source, error), syntax_message(error)) from None
+    spans = locate_keys(source)
+    table = data.get("gpus", {})
+    if not isinstance(table, dict):
+        raise _error(span_of(spans, ("gpus",), path), "gpus is a table: [gpus] a100 = 2000")
+    for key, value in table.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            where = span_of(spans, ("gpus", key), path)
+            raise _error(where, f"gpus.{key} is a count of GPUs, found {value!r}")
+    cores = data.get("cpu_cores", DEFAULT_INVENTORY.cpu_cores)
+    if not isinstance(cores, int) or isinstance(cores, bool) or cores < 0:
+        raise _error(span_of(spans, ("cpu_cores",), path), f"cpu_cores is a count, found {cores!r}")
+    return {str(k).lower(): int(v) for k, v in table.items()}, cores
 
 
 def _streams(
@@ -146,8 +159,7 @@ def _streams(
         name, _, stream = flag.partition("=")
         if stream not in trace.rates:
             raise _error(
-                "--stream",
-                len(name) + 2,
+                Span("--stream", 1, len(name) + 2, 1, len(flag) + 1),
                 f"the trace has no stream {stream!r} (it has {', '.join(sorted(trace.rates))})",
             )
         chosen[name] = stream
@@ -174,7 +186,5 @@ def _streams(
     return chosen
 
 
-def _error(name: str, column: int, message: str) -> DiagnosticError:
-    return DiagnosticError(
-        [Diagnostic.error("MK0905", Span(name, 1, column, 1, column + 1), message)]
-    )
+def _error(span: Span, message: str) -> DiagnosticError:
+    return DiagnosticError([Diagnostic.error("MK0905", span, message)])

@@ -368,12 +368,13 @@ def build_parser() -> argparse.ArgumentParser:
         "mkc fmt --check examples/*.mk",
     )
     fmt.add_argument("files", nargs="+", metavar="FILE", help=".mk job files")
-    from murakkab.commands import cluster, estimate, explain, fleet, profile, profiles, run
+    from murakkab.commands import cluster, estimate, explain, fleet, plan, profile, profiles, run
 
     estimate.register(commands, _command)
     explain.register(commands, _command)
     profiles.register(commands, _command)
     profile.register(commands, _command)
+    plan.register(commands, _command)
     run.register(commands, _command)
     cluster.register(commands, _command)
     fleet.register(commands, _command)

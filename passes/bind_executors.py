@@ -111,6 +111,8 @@ class Scorer(Protocol):
 
     def scores(self, text: str, capabilities: Sequence[Capability]) -> list[float]: ...
 
+    def text_scores(self, text: str, documents: tuple[str, ...]) -> list[float]: ...
+
 
 def capability_text(capability: Capability) -> str:
     """What a task description is compared with: the doc string, else the name in words."""
@@ -122,11 +124,15 @@ class MiniLmScorer:
     name: str = "minilm"
 
     def scores(self, text: str, capabilities: Sequence[Capability]) -> list[float]:
+        return self.text_scores(text, tuple(capability_text(c) for c in capabilities))
+
+    def text_scores(self, text: str, documents: tuple[str, ...]) -> list[float]:
+        """Cosine of `text` to each document (embeddings are unit length)."""
         from murakkab.stdlib import text_tools
 
-        documents = _embedded(tuple(capability_text(c) for c in capabilities))
+        vectors = _embedded(documents)
         query = text_tools.encoder().embed([text])[0].tolist()
-        return [sum(a * b for a, b in zip(query, vector)) for vector in documents]
+        return [sum(a * b for a, b in zip(query, vector)) for vector in vectors]
 
 
 @functools.cache
@@ -167,7 +173,11 @@ class LexicalScorer:
     name: str = "lexical"
 
     def scores(self, text: str, capabilities: Sequence[Capability]) -> list[float]:
-        idf, documents = _corpus(tuple(capability_text(c) for c in capabilities))
+        return self.text_scores(text, tuple(capability_text(c) for c in capabilities))
+
+    def text_scores(self, text: str, texts: tuple[str, ...]) -> list[float]:
+        """TF-IDF cosine of `text` to each of `texts`, which are the corpus."""
+        idf, documents = _corpus(texts)
         unseen = math.log(1 + len(documents)) + 1
         query = {term: count * idf.get(term, unseen) for term, count in terms(text).items()}
         return [_cosine(query, document) for document in documents]
@@ -205,19 +215,24 @@ class _Scorers:
         return self.made
 
     def _make(self) -> Scorer:
-        if self.embeddings == "lexical":
-            return LexicalScorer("asked for with embeddings=lexical")
-        from murakkab.stdlib import text_tools
+        return make_scorer(self.embeddings)
 
-        try:
-            text_tools.encoder()
-        except (ImportError, ExecutorError) as error:
-            if self.embeddings == "minilm":
-                message = f"{PASS}{{embeddings=minilm}} cannot load MiniLM: {error}"
-                span = Span.point("-p", 1, 1)
-                raise DiagnosticError([Diagnostic.error("MK0501", span, message)]) from error
-            return LexicalScorer(f"MiniLM is not available ({error})")
-        return MiniLmScorer()
+
+def make_scorer(embeddings: str = "auto") -> Scorer:
+    """MiniLM when it loads (or is asked for), else the lexical scorer with why."""
+    if embeddings == "lexical":
+        return LexicalScorer("asked for with embeddings=lexical")
+    from murakkab.stdlib import text_tools
+
+    try:
+        text_tools.encoder()
+    except (ImportError, ExecutorError) as error:
+        if embeddings == "minilm":
+            message = f"{PASS}{{embeddings=minilm}} cannot load MiniLM: {error}"
+            span = Span.point("-p", 1, 1)
+            raise DiagnosticError([Diagnostic.error("MK0501", span, message)]) from error
+        return LexicalScorer(f"MiniLM is not available ({error})")
+    return MiniLmScorer()
 
 
 # ---- type compatibility --------------------------------------------------------------

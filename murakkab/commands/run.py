@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 def register(commands: Any, command: Any) -> None:
     from murakkab.cli import add_cost_options
+    from murakkab.commands.plan import add_plan_options
 
     parser = command(
         commands,
@@ -54,6 +55,7 @@ def register(commands: Any, command: Any) -> None:
         "mkc run examples/video_qa.mk --executors tests.fake_executors --run-dir /tmp/vqa",
         "mkc run --resume runs/20250101-120000-video_qa   # after a failure or Ctrl-C",
         "mkc run examples/math_reflect.mk --backend ray --ray-address auto",
+        'mkc run --describe "Summarise the talk." --input video:video=media/lecture.mp4',
     )
     parser.add_argument(
         "file", nargs="?", metavar="FILE", help="a .mk job file (with --resume: the same one)"
@@ -69,12 +71,19 @@ def register(commands: Any, command: Any) -> None:
     )
     parser.add_argument("--slo", action="append", default=[], metavar="SLO", help="as for compile")
     parser.add_argument(
+        "--describe",
+        metavar="DESCRIPTION",
+        help="plan the job from a description (as `mkc plan`; inputs as NAME:TYPE=VALUE),"
+        " keep the planned file as the run directory's job.mk, then run it",
+    )
+    parser.add_argument(
         "-p",
         "--pipeline",
         metavar="PIPELINE",
         help="passes after lowering, as for compile (default: default)",
     )
     add_cost_options(parser)
+    add_plan_options(parser, describe=True)
     parser.add_argument(
         "--backend",
         choices=("local", "ray"),
@@ -135,6 +144,10 @@ def run_job(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
     from murakkab.plan import NoWorkflow
     from murakkab.report.inputs import InputError, parse_inputs
 
+    if args.describe is not None:
+        status = _describe(args, sources)
+        if status is not None:
+            return status
     settings = run_settings(args)
     if settings["file"] is None:
         raise UsageError("the following arguments are required: FILE (or --resume RUN_DIR)")
@@ -185,6 +198,41 @@ def run_job(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int:
         raise crash
     notes = [] if args.quiet else notes + skipped
     return finish(args, run_report, notes, run_dir, op_count(plan))
+
+
+def _describe(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int | None:
+    """`--describe`: plan the job into the run directory's job.mk and run that file
+    (None), or the exit status when it cannot be planned."""
+    from murakkab.cli import UsageError
+    from murakkab.commands.plan import PlanFailed, plan_job
+    from murakkab.report.rundir import RUNS
+
+    if args.file is not None or args.resume is not None:
+        given = "FILE" if args.file is not None else "--resume"
+        raise UsageError(f"--describe plans the job: drop {given}")
+    # Every run directory lies one level under runs/, so the planned file's imports,
+    # relative to it, are the same for the one chosen once the workflow has a name.
+    where = Path(args.run_dir or RUNS / "planned") / "job.mk"
+    try:
+        planned = plan_job(args, sources, where, args.describe)
+    except PlanFailed as error:
+        return error.report("mkc run")
+    job = Path(args.run_dir or RUNS / "planned") / "job.mk"
+    run_dir = choose_run_dir(args, planned.written.workflow, job)
+    (run_dir / "job.mk").write_text(planned.written.text, encoding="utf-8")
+    args.file, args.run_dir = str(run_dir / "job.mk"), str(run_dir)
+    args.input = [_untyped(flag) for flag in args.input]
+    if not args.quiet:
+        for note in planned.notes + list(planned.written.notes):
+            print(f"mkc run: note: {note}", file=sys.stderr)
+        print(f"mkc run: planned {args.file} ({planned.planner})", file=sys.stderr)
+    return None
+
+
+def _untyped(flag: str) -> str:
+    """`NAME:TYPE=VALUE` as `NAME=VALUE`: the planned file declares the type."""
+    head, eq, value = flag.partition("=")
+    return f"{head.partition(':')[0]}{eq}{value}"
 
 
 def _compile(settings: dict[str, Any], sources: dict[str, SourceFile]) -> Compilation:

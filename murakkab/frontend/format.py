@@ -194,7 +194,7 @@ class _Printer:
         header_end = max([run.name_span.end_line] + [a.span.end_line for a in run.args])
         lines = [_line(0, f"run {run.workflow}({_exprs(run.args)})", run.span, header_end)]
         if run.bounds:
-            slo = "slo " + ", ".join(_bound(b) for b in run.bounds)
+            slo = "slo " + ", ".join(format_bound(b) for b in run.bounds)
             lines.append(_line(1, slo, run.bounds[0].span, run.bounds[-1].span.end_line))
         if run.objective is not None:
             objective = run.objective
@@ -292,7 +292,7 @@ def _knob(knob: ast.KnobDecl) -> str:
     return text
 
 
-def _bound(bound: ast.SloBoundExpr) -> str:
+def format_bound(bound: ast.SloBoundExpr) -> str:
     if bound.tier is not None:
         value = bound.tier
     else:

@@ -28,7 +28,7 @@ from murakkab.cost.parts import find_parts
 from murakkab.cost.workflow import estimate_workflow, predict_op
 from murakkab.device import device_text, parse_device
 from murakkab.executors import implementations_of
-from murakkab.ir.core import Literal, Op, Operand, Workflow, operand_values
+from murakkab.ir.core import Domain, Literal, Op, Operand, Workflow, operand_values
 from murakkab.ir.rewrite import map_ops
 from murakkab.optimize.shapes import admits, assignments
 from murakkab.profiles.schema import ModelProfile, WorkflowProfile
@@ -321,6 +321,20 @@ def _resource_knobs(
                 variant["cores"] = core
             found.append((variant, int(number(core, 1)) if device == "cpu" else 1))
         return found
+    # Every model the op may use (its domain, else its pin or the default): the
+    # one `choose` picked may have no profile on this device while another has.
+    domain = isinstance(op.attr("model"), Domain)
+    chosen = _domain(op, capability, "model") if domain else [knobs.get("model", "")]
+    out: list[tuple[dict[str, Literal], int]] = []
+    for model in chosen:
+        out += _llm_knobs(op, capability, {**knobs, "model": model or ""}, device, ctx)
+    return out
+
+
+def _llm_knobs(
+    op: Op, capability: Capability, knobs: dict[str, Literal], device: str, ctx: CostContext
+) -> list[tuple[dict[str, Literal], int]]:
+    """An LLM op's knob values for one model on one device: its operating points."""
     model = str(knobs.get("model", ""))
     if device in ("hosted", "cpu"):
         profile = ctx.profiles.get(f"model/{model}/{device}/tp0")

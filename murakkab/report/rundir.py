@@ -129,8 +129,8 @@ def check_reusable(run_dir: Path, job: Path, workflow: str) -> None:
         entries = sorted(entry.name for entry in run_dir.iterdir())
     except OSError as error:
         raise ValueError(f"cannot list it ({error.strerror or error})") from error
-    if not entries:
-        return
+    if not entries or entries == ["job.mk"] and (run_dir / "job.mk").resolve() == job.resolve():
+        return  # new, or holding only the job `mkc run --describe` planned for this run
     if "run.json" not in entries:
         shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
         raise ValueError(

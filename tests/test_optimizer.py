@@ -200,3 +200,28 @@ def test_ties_break_the_same_way_every_time(tmp_path: Path) -> None:
         for _ in range(4)
     }
     assert len(outputs) == 1
+
+
+def test_every_model_of_an_llm_domain_is_a_candidate(tmp_path: Path) -> None:
+    """An LLM op outside the reference workflows with a model domain: the models with
+    a profile on the cluster are candidates, whichever one `choose` starts from (a
+    GPU-only first model used to leave a CPU machine with none, MK0506)."""
+    job = tmp_path / "summary.mk"
+    job.write_text(
+        "import stdlib.llm\n"
+        "workflow w(doc: text) -> text {\n"
+        '    task s = llm.summarize([doc]) with model in {"gemma-3-27b", "smollm2-135m-instruct"}\n'
+        "    return s\n"
+        "}\n"
+        'run w("a long report")\n',
+        encoding="utf-8",
+    )
+    cpu = str(EXAMPLES / "clusters" / "this_machine.toml")
+    status, out, err = run_mkc(["compile", str(job), "--cluster", cpu, "--emit", "ir"])
+    assert status == 0, err
+    assert 'model = "smollm2-135m-instruct"' in out
+    # Before the fix the op's only candidate model was gemma-3-27b: it had none here.
+    without = job.read_text(encoding="utf-8").replace(', "smollm2-135m-instruct"', "")
+    job.write_text(without, encoding="utf-8")
+    status, _, err = run_mkc(["compile", str(job), "--cluster", cpu])
+    assert status == 1 and "MK0506" in err

@@ -8,6 +8,8 @@ command (`check FILE` for .mk, `opt FILE` for .mkir), `{file}` standing for
 the input. IR goldens (`ir/NAME.mkir`) are the IR of `examples/NAME.mk`.
 Pass goldens (`passes/NAME.mkir.expected`) are `passes/NAME.mkir` after pass NAME.
 The fleet golden (`fleet/plan.txt`) is `mkc fleet plan` of the reference pair.
+Planner goldens (`planner/NAME.mk`, `planner/NAME.explain.txt`) are what `mkc plan`
+prints for the descriptions of PLANNER_ARGS, without and with `--explain`.
 Plan goldens (`plans/NAME.py`, `plans/NAME.ray.py`) are what `mkc compile --emit
 plan` writes for `examples/NAME.mk` with the python and ray backends, and for
 `plans/hostile.mk`, a job whose strings try to break out of the emitted code.
@@ -44,6 +46,30 @@ FLEET_ARGS = [
     "11",
 ]
 HOSTILE_JOB = PLANS / "hostile.mk"
+PLANNER = GOLDEN / "planner"
+# `mkc plan` goldens: NAME -> its arguments; NAME.mk is the file, NAME.explain.txt
+# the same with --explain (candidates, scores, the plans compared).
+PLANNER_ARGS = {
+    "summarise_talk": [
+        "Summarise the talk in this video.",
+        "--input",
+        "video:video=media/lecture.mp4",
+        "--slo",
+        "latency < 30 s, minimize energy",
+    ],
+    "verify_steps": [
+        "Read the code the student shows in the video, write a reference solution to the"
+        " problem in parallel, and compare the two.",
+        "--input",
+        "lecture:video=media/lecture.mp4",
+        "--input",
+        "problem:text=Write fib(n).",
+        "--library",
+        "examples/video_qa.mk",
+        "--library",
+        "examples/code_gen_debate.mk",
+    ],
+}
 EXPLAIN_ARGS = ["--cluster", "examples/clusters/cloud_a100_h100.toml"]
 CLUSTER = ROOT / "examples" / "clusters" / "cloud_a100_h100.toml"  # what tests plan for
 CLIP_CHECKPOINT = "/nonexistent/clip-weights.pt"  # named, never opened, at compile time
@@ -144,6 +170,15 @@ def fleet_plan() -> str:
     return re.sub(r"(optimal|feasible) in \d+\.\d+ s", r"\1 in <time> s", out)
 
 
+def planner_output(name: str, explain: bool = False) -> str:
+    """What `mkc plan` prints for PLANNER_ARGS[name] (with --explain: the explanation too)."""
+    args = ["plan", *PLANNER_ARGS[name], *(["--explain"] if explain else [])]
+    status, out, err = run_mkc(args)
+    if status != 0:
+        raise AssertionError(f"mkc {shlex.join(args)} fails:\n{err}")
+    return out
+
+
 def examples() -> list[str]:
     return sorted(p.stem for p in EXAMPLES.glob("*.mk"))
 
@@ -170,9 +205,14 @@ def regenerate() -> None:
         plan_golden("hostile", backend).write_text(hostile_plan(backend), encoding="utf-8")
     FLEET.mkdir(exist_ok=True)
     (FLEET / "plan.txt").write_text(fleet_plan(), encoding="utf-8")
+    PLANNER.mkdir(exist_ok=True)
+    for name in PLANNER_ARGS:
+        (PLANNER / f"{name}.mk").write_text(planner_output(name), encoding="utf-8")
+        explained = planner_output(name, explain=True)
+        (PLANNER / f"{name}.explain.txt").write_text(explained, encoding="utf-8")
     counts = (
         f"{len(diagnostic_inputs())} diagnostics, {len(examples())} IR, {len(pass_inputs)} pass, "
-        f"{2 * (len(examples()) + 1)} plan"
+        f"{2 * (len(examples()) + 1)} plan, {2 * len(PLANNER_ARGS)} planner"
     )
     print(f"regenerated {counts} goldens")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from tests.goldens import (
     EXPLAIN,
     EXPLAIN_ARGS,
     IR,
+    PLANNER,
+    PLANNER_ARGS,
     ROOT,
     command_for,
     diagnostic_inputs,
@@ -20,6 +23,7 @@ from tests.goldens import (
     example_ir,
     examples,
     expected_path,
+    planner_output,
     run_mkc,
 )
 
@@ -108,4 +112,14 @@ def test_fleet_plan_matches_golden() -> None:
     assert golden.exists(), f"missing golden {golden}; run: {REGENERATE}"
     assert fleet_plan() == golden.read_text(encoding="utf-8"), (
         f"reproduce: mkc {' '.join(FLEET_ARGS)}"
+    )
+
+
+@pytest.mark.parametrize("explain", [False, True], ids=["file", "explain"])
+@pytest.mark.parametrize("name", sorted(PLANNER_ARGS))
+def test_planner_output_matches_golden(name: str, explain: bool) -> None:
+    golden = PLANNER / (f"{name}.explain.txt" if explain else f"{name}.mk")
+    assert golden.exists(), f"missing golden {golden}; run: {REGENERATE}"
+    assert planner_output(name, explain) == golden.read_text(encoding="utf-8"), (
+        f"reproduce: mkc plan {shlex.join(PLANNER_ARGS[name])}{' --explain' if explain else ''}"
     )

@@ -274,3 +274,13 @@ def test_video_descriptions_run_end_to_end(
 
     result = json.loads(out)
     assert isinstance(result["result"], str) and result["result"].strip()
+
+
+def test_run_describe_refuses_a_file_and_writes_nothing_it_cannot_plan(tmp_path: Path) -> None:
+    status, _, err = run_mkc(["run", "examples/video_qa.mk", "--describe", "Summarise it."])
+    assert status == 2 and "--describe plans the job: drop FILE" in err
+    run_dir = tmp_path / "run"
+    args = ["run", "--describe", "Book a flight to Paris.", "--run-dir", str(run_dir)]
+    status, _, err = run_mkc(args)
+    assert status == 1 and "mkc run: error: no executor or workflow does" in err
+    assert not run_dir.exists()

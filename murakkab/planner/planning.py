@@ -1,9 +1,8 @@
 """From a description to a checked `.mk` file: the planners and what they share.
 
-`plan_description` runs the default planner (`search.py`) or, when asked, the LLM
-planner (`llm.py`) with the default one as its fallback; either way the file is
-written by `emit.py` and type-checked by the frontend, the same checks as
-`mkc check`, before anyone sees it.
+`plan_default` runs the default planner (`search.py`); the LLM planner (`llm.py`)
+falls back to it. Either way the file is written by `emit.py` and type-checked by
+the frontend, the same checks as `mkc check`, before anyone sees it (`write`).
 """
 
 from __future__ import annotations

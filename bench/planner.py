@@ -17,12 +17,10 @@ embeddings buy. The last lines are what scripts compare:
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 import murakkab.passes.bind_executors as bind  # noqa: E402
 
 from murakkab.commands.plan import parse_input  # noqa: E402
+from murakkab.planner.descriptions import calls, load_cases, matches  # noqa: E402
 from murakkab.planner.library import load_library  # noqa: E402
 from murakkab.planner.planning import Job, plan_default  # noqa: E402
 from murakkab.planner.search import PlanningError  # noqa: E402
@@ -43,7 +42,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="timings per description")
     args = parser.parse_args()
-    cases = tomllib.loads((ROOT / "examples/descriptions.toml").read_text("utf-8"))["case"]
+    cases = load_cases(ROOT / "examples" / "descriptions.toml")
     real = bind.make_scorer
     lines = []
     for scorer in ("minilm", "lexical"):
@@ -73,7 +72,7 @@ def _measure(scorer: str, cases: list[dict[str, Any]], repeat: int) -> str:
                 runs.append(time.perf_counter() - start)
             median = statistics.median(runs)
             times.append(median)
-            ok = found is not None and _matches(found, case["expect"])
+            ok = found is not None and matches(found, case["expect"])
             correct += ok
             shown = "no plan" if found is None else " ".join(found)
             verdict = "ok " if ok else "BAD"
@@ -95,17 +94,7 @@ def _plan(case: dict[str, Any], where: Path) -> list[str] | None:
         planned = plan_default(Job(case["description"], inputs, where), library)
     except PlanningError:
         return None
-    return re.findall(r"^\s*task \w+ = ([\w.]+)\(", planned.written.text, re.MULTILINE)
-
-
-def _matches(found: list[str], expected: list[str]) -> bool:
-    rest = list(found)
-    for wanted in expected:
-        hit = next((call for call in rest if call in wanted.split("|")), None)
-        if hit is None:
-            return False
-        rest.remove(hit)
-    return not rest
+    return calls(planned.written.text)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,12 @@ import pytest
 
 from murakkab.driver import Compilation, compile_file
 from murakkab.planner.clauses import split_clauses
+from murakkab.planner.descriptions import calls, load_cases, matches
 from murakkab.planner.library import load_library
 from murakkab.planner.planning import Job, check_text, plan_default
 from tests.goldens import ROOT, run_mkc
 
-CASES: list[dict[str, Any]] = tomllib.loads(
-    (ROOT / "examples" / "descriptions.toml").read_text(encoding="utf-8")
-)["case"]
+CASES = load_cases(ROOT / "examples" / "descriptions.toml")
 CLOUD = ROOT / "examples" / "clusters" / "cloud_a100_h100.toml"
 
 
@@ -39,21 +37,6 @@ def plan_case(case: dict[str, Any], where: Path, media: Path | None = None) -> A
         inputs.append(parse_input(flag))
     library = load_library(tuple(ROOT / p for p in case.get("library", ["examples"])))
     return plan_default(Job(case["description"], tuple(inputs), where), library)
-
-
-def calls(text: str) -> list[str]:
-    return re.findall(r"^\s*task \w+ = ([\w.]+)\(", text, re.MULTILINE)
-
-
-def matches(found: list[str], expected: list[str]) -> bool:
-    """The same multiset of calls, where an expected "a|b" accepts either."""
-    rest = list(found)
-    for wanted in expected:
-        hit = next((call for call in rest if call in wanted.split("|")), None)
-        if hit is None:
-            return False
-        rest.remove(hit)
-    return not rest
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)

@@ -172,7 +172,9 @@ def load(directories: list[str] | None) -> Library:
 
 def _model(flag: str | None) -> str | None:
     """The LLM to plan with: --planner, else MKC_PLANNER_MODEL; None: the default planner."""
-    chosen = flag if flag is not None else os.environ.get("MKC_PLANNER_MODEL", "").strip()
+    from murakkab.planner.llm import configured_model
+
+    chosen = flag.strip() if flag is not None else configured_model(os.environ)
     return None if chosen in (None, "", "default") else chosen
 
 

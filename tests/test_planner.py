@@ -162,6 +162,10 @@ def test_explain_shows_candidates_scores_and_the_plans_compared() -> None:
         (["--library", "nowhere"], "--library nowhere: not a directory or a .mk file"),
         (["--name", "9lives"], "--name 9lives: expected a name"),
         (["--result", "list<movie>"], "--result: unknown type 'movie'"),
+        (["--input", "n:number=many"], "--input n:number=many: 'many' is not a number"),
+        (["--input", 'ns:list<number>=[1,"x"]'], "is not a list<number>"),
+        (["--input", "task:text"], "(not a keyword)"),
+        (["--name", "video_qa"], "--name video_qa: the library has a workflow of that name"),
     ],
 )
 def test_bad_flags_are_usage_errors(flags: list[str], message: str) -> None:

@@ -125,12 +125,14 @@ def plan_job(
         raise UsageError(f"--input {duplicate}: given twice")
     if not description.strip():
         raise UsageError("DESCRIPTION is empty: say what the job should do")
-    if args.name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", args.name):
+    if args.name is not None and not _is_name(args.name):
         raise UsageError(f"--name {args.name}: expected a name of letters, digits and _")
     request = parse_request(args.slo, sources)
     result = None if args.result is None else (parse_type(args.result, "--result"),)
     job = Job(description, inputs, where, request, result, args.name)
     library = load(args.library)
+    if args.name is not None and library.get(args.name) is not None:
+        raise UsageError(f"--name {args.name}: the library has a workflow of that name")
     model = _model(args.planner)
     try:
         if model is not None:
@@ -186,9 +188,35 @@ def parse_input(flag: str) -> Input:
     head, eq, value = flag.partition("=")
     name, colon, type_text = head.partition(":")
     name, type_text = name.strip(), type_text.strip()
-    if not colon or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or not type_text:
-        raise UsageError(f"--input {flag}: expected NAME:TYPE[=VALUE], e.g. video:video=clip.mp4")
-    return Input(name, parse_type(type_text, f"--input {flag}"), value if eq else None)
+    if not colon or not _is_name(name) or not type_text:
+        raise UsageError(
+            f"--input {flag}: expected NAME:TYPE[=VALUE] with NAME of letters, digits and _"
+            " (not a keyword), e.g. video:video=clip.mp4"
+        )
+    type_ = parse_type(type_text, f"--input {flag}")
+    if eq and not value_fits(value, type_):
+        raise UsageError(f"--input {flag}: '{value}' is not a {type_} (a list: JSON or one item)")
+    return Input(name, type_, value if eq else None)
+
+
+def _is_name(text: str) -> bool:
+    from murakkab.planner.emit import KEYWORDS
+
+    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) is not None and text not in KEYWORDS
+
+
+def value_fits(value: str, type_: Type) -> bool:
+    """Can `value` be written as a literal of `type_` (numbers and bools as such)?"""
+    from murakkab.ir.types import ListType
+    from murakkab.planner.emit import list_items
+
+    if isinstance(type_, ListType):
+        return all(value_fits(item, type_.element) for item in list_items(value))
+    if str(type_) == "number":
+        return re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?", value.strip()) is not None
+    if str(type_) == "bool":
+        return value.strip() in ("true", "false")
+    return True
 
 
 def parse_type(text: str, flag: str) -> Type:

@@ -10,6 +10,7 @@ output.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Sequence
@@ -232,16 +233,21 @@ def _run(workflow: str, plan: Plan, request: Request) -> str:
 
 
 def _literal(value: str, type_: Type) -> str:
-    """A `--input` value as a literal of the input's type: a list from JSON or one item."""
-    import json
-
+    """A `--input` value as a literal of the input's type: a list from JSON or one item
+    (numbers and bools checked by `mkc plan`'s flag parser)."""
     if isinstance(type_, ListType):
-        try:
-            items = json.loads(value)
-        except ValueError:
-            items = [value]
-        items = items if isinstance(items, list) else [items]
-        return "[" + ", ".join(_literal(str(item), type_.element) for item in items) + "]"
+        return "[" + ", ".join(_literal(item, type_.element) for item in list_items(value)) + "]"
     if str(type_) in ("number", "bool"):
-        return value
+        return value.strip()
     return quote(value)
+
+
+def list_items(value: str) -> list[str]:
+    """A list input's items: a JSON list, else the value as the one item."""
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return [value]
+    if not isinstance(items, list):
+        return [value]
+    return [json.dumps(i) if isinstance(i, bool) else str(i) for i in items]

@@ -9,18 +9,21 @@ Which steps may appear:
 
 - a step that does the semantic work (an LLM, a composition, a workflow) must
   cover a clause: be among the clause's `TOP` candidates by similarity, at least
-  `FLOOR` similar;
+  `FLOOR` similar and at most `MARGIN` below the best; a workflow, a whole recipe,
+  covers a clause only as its best match;
 - a tool may cover a clause the same way, or connect: turn data into what a later
   step takes (scene detection, transcription, frames);
 - an LLM step never reads media (video, scenes, audio) directly: tools turn them
   into text or images first;
+- an LLM step with a `list<any>` parameter may join two or more unread results;
 - every step makes progress: it reads a value nothing has read yet or covers a
-  clause nothing has covered yet.
+  clause nothing has covered yet, and it reads each value once.
 
 A plan is complete when every input is read, every clause is covered and exactly
 one result is left unread (the workflow's result, of the requested type). Each
 step costs `BASE[kind]` plus `SHORTFALL` times how much less similar it is to its
-clause than the clause's best candidate; a connector costs `CONNECTOR`. The
+clause than the clause's best candidate; a connector costs `CONNECTOR`, and a step
+covering an earlier clause than one before it `OUT_OF_ORDER` more. The
 search is uniform-cost (Dijkstra over partial plans, deduplicated by structure),
 so the first complete plan popped is the cheapest: shorter plans of better
 matching steps, existing workflows when they cover the request.
@@ -48,7 +51,6 @@ MAX_STEPS = 8
 MAX_EXPANDED = 3_000
 OPTIONS_PER_PARAM = 3
 MEDIA = frozenset({"video", "scene", "audio"})
-DEFAULT_OUTPUTS = None  # unless a request says otherwise: any result that is not media
 # Parameters that take what the user asks for: a clause's text may fill them.
 INSTRUCTION_PARAMS = frozenset({"question", "query", "problem", "prompt", "message", "task"})
 
@@ -200,7 +202,7 @@ class SearchStats:
 def search(
     inputs: tuple[Input, ...],
     scores: Scores,
-    outputs: tuple[Type, ...] | None = DEFAULT_OUTPUTS,
+    outputs: tuple[Type, ...] | None = None,  # None: any result that is not media
     alternatives: int = 1,
 ) -> tuple[Plan | None, SearchStats]:
     """The cheapest complete plan (None when there is none within the limits), and

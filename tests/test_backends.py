@@ -792,8 +792,14 @@ def test_ray_stops_at_the_first_failure(
     run returns at once with the traces of what finished."""
 
     def broken(call: Any) -> Any:
-        time.sleep(1.0)  # transcribe is certainly running by then
+        # Fail once transcribe is running (its worker marks the folder), however
+        # slowly a loaded machine starts it.
+        deadline = time.monotonic() + 20
+        while not any(Path(folder).glob("pid-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
         raise RuntimeError("the detector is broken")
+
+    folder = str(tmp_path)
 
     executors = {
         "vision.detect_objects": broken,

@@ -266,6 +266,8 @@ def test_video_descriptions_run_end_to_end(
 def test_run_describe_refuses_a_file_and_writes_nothing_it_cannot_plan(tmp_path: Path) -> None:
     status, _, err = run_mkc(["run", "examples/video_qa.mk", "--describe", "Summarise it."])
     assert status == 2 and "--describe plans the job: drop FILE" in err
+    status, _, err = run_mkc(["run", "--describe", "Summarise it.", "--input", "doc:text"])
+    assert status == 2 and "--input doc:text: --describe runs the job: give NAME:TYPE=VALUE" in err
     run_dir = tmp_path / "run"
     args = ["run", "--describe", "Book a flight to Paris.", "--run-dir", str(run_dir)]
     status, _, err = run_mkc(args)

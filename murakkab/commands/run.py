@@ -210,6 +210,9 @@ def _describe(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int |
     if args.file is not None or args.resume is not None:
         given = "FILE" if args.file is not None else "--resume"
         raise UsageError(f"--describe plans the job: drop {given}")
+    for flag in args.input:
+        if "=" not in flag:
+            raise UsageError(f"--input {flag}: --describe runs the job: give NAME:TYPE=VALUE")
     # Every run directory lies one level under runs/, so the planned file's imports,
     # relative to it, are the same for the one chosen once the workflow has a name.
     where = Path(args.run_dir or RUNS / "planned") / "job.mk"

@@ -5,13 +5,10 @@ default planner; a real HTTP round trip to a stub OpenAI-compatible server; and
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib.util
 import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,8 @@ from murakkab.planner.llm import LOCAL_MAX_STEPS, bounded, configured_model, pla
 from murakkab.planner.planning import Job, Planned, check_text
 from murakkab.planner.reply import SCHEMA, check_reply, schema_for
 from murakkab.planner.search import Input, Items, Lit, Ref
+from tests.stub_llm import KEY as STUB_KEY
+from tests.stub_llm import StubLLM, running_stub
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-test-PLANNER-SECRET-0123456789"
@@ -251,85 +250,24 @@ def test_configured_model() -> None:
 # ---- an OpenAI-compatible endpoint -----------------------------------------------------
 
 
-class Stub:
-    """POST /v1/chat/completions answered with `content` (or HTTP `status`)."""
-
-    def __init__(self, content: str, status: int = 200) -> None:
-        self.content, self.status = content, status
-        self.bodies: list[dict[str, Any]] = []
-        self.auth: list[str] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        serve = functools.partial(self.server.serve_forever, poll_interval=0.01)
-        self.thread = threading.Thread(target=serve, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
-        if self.status != 200:  # quoting the key back, as careless servers do
-            return {"error": {"message": f"server exploded; key was {KEY}"}}
-        message = {"role": "assistant", "content": self.content}
-        return {
-            "id": "chatcmpl-stub",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body.get("model", ""),
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-        }
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.bodies.append(body)
-                stub.auth.append(self.headers.get("Authorization", ""))
-                status = stub.status if self.path == "/v1/chat/completions" else 404
-                data = json.dumps(stub.answer(body)).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-
 @contextlib.contextmanager
-def serving(stub: Stub, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stub]:
-    pytest.importorskip("openai")
-    monkeypatch.setenv("MKC_LLM_BASE_URL", stub.url)
-    monkeypatch.setenv("MKC_LLM_API_KEY", KEY)
-    monkeypatch.setenv("MKC_LLM_MAX_RETRIES", "0")
-    monkeypatch.setenv("MKC_LLM_TIMEOUT_S", "5")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    for name in ("OPENAI_API_KEY", "MKC_LLM_MODEL_MAP", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    stub.thread.start()
-    try:
-        yield stub
-    finally:
-        stub.server.shutdown()
-        stub.server.server_close()
+def serving(reply: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubLLM]:
+    """The stub chat server answering `reply`, no retries, MKC_LLM_* pointing at it."""
+    with running_stub(monkeypatch) as server:
+        server.reply = lambda body: reply
+        monkeypatch.setenv("MKC_LLM_MAX_RETRIES", "0")
+        yield server
 
 
 def test_plan_from_an_openai_compatible_endpoint(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with serving(Stub(GOOD), monkeypatch) as stub:
+    with serving(GOOD, monkeypatch) as stub:
         planned = plan_llm(JOB, library, "planner-model")
     assert planned.planner == "LLM planner: planner-model, attempt 1 of 3"
     assert tasks(planned) == ["video.scene_detect", "speech.transcribe", "llm.summarize"]
     assert_checked(planned)
-    (body,) = stub.bodies
-    assert stub.auth == [f"Bearer {KEY}"]
+    (body,) = stub.bodies()  # the stub answers only requests that carry its key
     assert body["model"] == "planner-model" and body["temperature"] == 0
     form = body["response_format"]
     assert form["type"] == "json_schema"
@@ -344,21 +282,26 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("failure", ["http-500", "unreachable"])
+@pytest.mark.parametrize("failure", ["http-500", "wrong-key", "unreachable"])
 def test_a_failing_endpoint_falls_back_and_never_shows_the_key(
     library: Library, monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
-    with serving(Stub(GOOD, status=500), monkeypatch) as stub:
+    with serving(GOOD, monkeypatch) as stub:
+        stub.faults = [500] if failure == "http-500" else []
+        if failure == "wrong-key":  # the stub quotes a wrong key back, as careless servers do
+            monkeypatch.setenv("MKC_LLM_API_KEY", KEY)
         if failure == "unreachable":
             monkeypatch.setenv("MKC_LLM_BASE_URL", f"http://127.0.0.1:{_closed_port()}/v1")
         planned = plan_llm(JOB, library, "planner-model")
     assert planned.planner.startswith("default planner:")
     assert "the LLM planner, planner-model, failed:" in planned.planner
-    assert ("HTTP 500" if failure == "http-500" else "cannot reach") in planned.planner
+    expected = {"http-500": "HTTP 500", "wrong-key": "HTTP 401", "unreachable": "cannot reach"}
+    assert expected[failure] in planned.planner
     assert_checked(planned)
     shown = [planned.planner, planned.written.text, *planned.notes, *planned.written.notes]
-    assert all(KEY not in text for text in shown)
-    assert len(stub.bodies) == (1 if failure == "http-500" else 0)
+    # The key sent: the stub's own, or (wrong-key) this module's, which the stub quotes back.
+    assert all(KEY not in text and STUB_KEY not in text for text in shown)
+    assert len(stub.bodies()) == (1 if failure == "http-500" else 0)
 
 
 # ---- a local GGUF model ----------------------------------------------------------------

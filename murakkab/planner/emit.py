@@ -86,7 +86,7 @@ def emit(
     names = _result_names(plan)
     lines = [
         "# Planned by `mkc plan` from the workflow's description; edit it freely.",
-        f"# Planner: {planner}.",
+        f"# Planner: {' '.join(planner.split())}.",  # one line, whatever a model name holds
     ]
     lines += _imports(plan.steps, where)
     params = ", ".join(f"{i.name}: {i.type}" for i in plan.inputs)

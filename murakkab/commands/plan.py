@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from murakkab.source import SourceFile
 
 if TYPE_CHECKING:
+    from murakkab.ir.core import Literal
     from murakkab.ir.types import Type
     from murakkab.planner.emit import Request
     from murakkab.planner.library import Library
@@ -194,29 +195,33 @@ def parse_input(flag: str) -> Input:
             " (not a keyword), e.g. video:video=clip.mp4"
         )
     type_ = parse_type(type_text, f"--input {flag}")
-    if eq and not value_fits(value, type_):
-        raise UsageError(f"--input {flag}: '{value}' is not a {type_} (a list: JSON or one item)")
-    return Input(name, type_, value if eq else None)
+    return Input(name, type_, _value(flag, name, value, type_) if eq else None)
+
+
+def _value(flag: str, name: str, text: str, type_: Type) -> Literal:
+    """The value as `mkc run --input` reads it (a list as JSON or one item), as a literal."""
+    from murakkab.cli import UsageError
+    from murakkab.ir.types import ListType
+    from murakkab.report.inputs import InputError, input_value
+
+    try:
+        value = input_value(name, text, str(type_))
+    except InputError as error:
+        detail = str(error).removeprefix(f"--input {name}: ")
+        if isinstance(type_, ListType):
+            detail = f"'{text}' is not a {type_}: {detail}"
+        raise UsageError(f"--input {flag}: {detail}") from None
+    return _literal(value)
+
+
+def _literal(value: Any) -> Literal:
+    return tuple(_literal(item) for item in value) if isinstance(value, list) else value
 
 
 def _is_name(text: str) -> bool:
     from murakkab.planner.emit import KEYWORDS
 
     return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) is not None and text not in KEYWORDS
-
-
-def value_fits(value: str, type_: Type) -> bool:
-    """Can `value` be written as a literal of `type_` (numbers and bools as such)?"""
-    from murakkab.ir.types import ListType
-    from murakkab.planner.emit import list_items
-
-    if isinstance(type_, ListType):
-        return all(value_fits(item, type_.element) for item in list_items(value))
-    if str(type_) == "number":
-        return re.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?", value.strip()) is not None
-    if str(type_) == "bool":
-        return value.strip() in ("true", "false")
-    return True
 
 
 def parse_type(text: str, flag: str) -> Type:

@@ -10,7 +10,6 @@ output.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pathlib import Path
 from murakkab.frontend import ast
 from murakkab.frontend.format import format_bound, format_file
 from murakkab.frontend.parse import decode_source, parse_source
+from murakkab.frontend.resolve import format_literal
 from murakkab.frontend.strings import quote
 from murakkab.ir.types import ListType, Type
 from murakkab.planner.search import Arg, Items, Lit, Plan, Ref, Step
@@ -223,31 +223,10 @@ def _short(text: str, limit: int = 44) -> str:
 
 
 def _run(workflow: str, plan: Plan, request: Request) -> str:
-    args = ", ".join(_literal(i.value or "", i.type) for i in plan.inputs)
+    args = ", ".join(format_literal(i.value) for i in plan.inputs if i.value is not None)
     line = f"run {workflow}({args})"
     if request.bounds:
         line += "\n    slo " + ", ".join(format_bound(b) for b in request.bounds)
     if request.objective is not None:
         line += f"\n    {request.objective.direction} {request.objective.metric}"
     return line
-
-
-def _literal(value: str, type_: Type) -> str:
-    """A `--input` value as a literal of the input's type: a list from JSON or one item
-    (numbers and bools checked by `mkc plan`'s flag parser)."""
-    if isinstance(type_, ListType):
-        return "[" + ", ".join(_literal(item, type_.element) for item in list_items(value)) + "]"
-    if str(type_) in ("number", "bool"):
-        return value.strip()
-    return quote(value)
-
-
-def list_items(value: str) -> list[str]:
-    """A list input's items: a JSON list, else the value as the one item."""
-    try:
-        items = json.loads(value)
-    except ValueError:
-        return [value]
-    if not isinstance(items, list):
-        return [value]
-    return [json.dumps(i) if isinstance(i, bool) else str(i) for i in items]

@@ -140,14 +140,12 @@ def _ask(chat: Chat, messages: list[dict[str, str]], schema: dict[str, Any]) -> 
 
 
 def _fallback(job: Job, library: Library, model: str, reason: str, failures: list[str]) -> Planned:
-    why = f"the LLM planner, {model}, failed: {reason}"
+    why = _redact(f"the LLM planner, {model}, failed: {reason}")
     try:
-        planned = plan_default(job, library)
+        planned = plan_default(job, library, instead_of=why)
     except PlanningError as error:
-        raise PlanningError(str(error), (*error.lines, _redact(why))) from None
-    planner = _redact(f"{planned.planner} ({why})")
-    written = write(planned.plan, job, planner, library)
-    return replace(planned, written=written, planner=planner, notes=[*planned.notes, *failures])
+        raise PlanningError(str(error), (*error.lines, why)) from None
+    return replace(planned, notes=[*planned.notes, *failures])
 
 
 def _reason(error: BaseException) -> str:

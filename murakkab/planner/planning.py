@@ -73,7 +73,10 @@ def prepare(job: Job, library: Library) -> Scores:
     return scores
 
 
-def plan_default(job: Job, library: Library, alternatives: int = 1) -> Planned:
+def plan_default(
+    job: Job, library: Library, alternatives: int = 1, instead_of: str = ""
+) -> Planned:
+    """The default planner's file; `instead_of` says why it stands in for the LLM planner."""
     scores = prepare(job, library)
     plan, stats = search(job.inputs, scores, job.outputs, alternatives)
     if plan is None:
@@ -82,7 +85,7 @@ def plan_default(job: Job, library: Library, alternatives: int = 1) -> Planned:
             + (f" and ends in {' or '.join(map(str, job.outputs))}" if job.outputs else ""),
             _unwired(job, scores) + (HOW_TO_ADD,),
         )
-    planner = DEFAULT.format(scorer=scores.scorer)
+    planner = DEFAULT.format(scorer=scores.scorer) + (f" ({instead_of})" if instead_of else "")
     written = write(plan, job, planner, library)
     return Planned(plan, written, planner, scores, stats, list(library.notes))
 

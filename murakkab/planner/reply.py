@@ -27,7 +27,6 @@ from murakkab.planner.clauses import split_clauses
 from murakkab.planner.library import Library, Signature
 from murakkab.planner.planning import Job
 from murakkab.planner.search import (
-    MEDIA,
     Arg,
     Input,
     Items,
@@ -35,7 +34,9 @@ from murakkab.planner.search import (
     Plan,
     Ref,
     Step,
+    is_media,
     refs,
+    returnable,
 )
 
 # ---- the JSON form ---------------------------------------------------------------------
@@ -343,11 +344,7 @@ def _media_read(arg: Arg, scope: _Scope, signature: Signature) -> list[str]:
     if signature.kind != "llm":
         return []
     types = {**scope.inputs, **scope.steps}
-    return [f'"{n}" ({types[n]})' for n in refs(arg) if _medium(types[n]) in MEDIA]
-
-
-def _medium(type_: Type) -> str:
-    return str(type_.element if isinstance(type_, ListType) else type_)
+    return [f'"{n}" ({types[n]})' for n in refs(arg) if is_media(types[n])]
 
 
 def _check_wiring(job: Job, scope: _Scope, steps: list[dict[str, Any]], result: str) -> list[str]:
@@ -369,11 +366,9 @@ def _check_wiring(job: Job, scope: _Scope, steps: list[dict[str, Any]], result: 
 
 
 def _check_result(name: str, type_: Type, job: Job) -> list[str]:
-    if job.outputs is not None:
-        if not any(is_assignable(type_, o) for o in job.outputs):
-            wanted = " or ".join(map(str, job.outputs))
-            return [f'the result step "{name}" makes a {type_}, not the {wanted} asked for']
+    if returnable(type_, job.outputs):
         return []
-    if _medium(type_) in MEDIA | {"image"}:
-        return [f'the result step "{name}" makes a {type_}: a workflow returns no media']
-    return []
+    if job.outputs is not None:
+        wanted = " or ".join(map(str, job.outputs))
+        return [f'the result step "{name}" makes a {type_}, not the {wanted} asked for']
+    return [f'the result step "{name}" makes a {type_}: a workflow returns no media']

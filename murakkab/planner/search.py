@@ -36,6 +36,7 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from murakkab.ir.core import Literal
 from murakkab.ir.types import ANY, TEXT, ListType, Type, is_assignable
 from murakkab.planner.clauses import Clause, about
 from murakkab.planner.library import WORKFLOW, Library, Signature
@@ -62,7 +63,7 @@ INSTRUCTION_PARAMS = frozenset({"question", "query", "problem", "prompt", "messa
 class Input:
     name: str
     type: Type
-    value: str | None = None  # as given after `=`; None leaves the run request out
+    value: Literal | None = None  # for the run request; None leaves the request out
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,6 @@ class Scores:
     def best(self, clause: int) -> float:
         return max(self.by_clause[clause], default=0.0)
 
-    def covering(self, clause: int) -> list[tuple[Signature, float]]:
-        return [(s, score) for s, score in self.ranked(clause)[:TOP] if score >= FLOOR]
-
 
 def score(
     description: str, clauses: tuple[Clause, ...], library: Library, inputs: tuple[Input, ...]
@@ -166,7 +164,7 @@ def score(
     docs = tuple(s.text() for s in library.signatures)
     names = tuple(s.words() for s in library.signatures)
     subject = about(
-        [_medium(i.type) for i in inputs if _is_media(i.type) or _medium(i.type) == "image"]
+        [medium(i.type) for i in inputs if is_media(i.type) or medium(i.type) == "image"]
     )
     whole = clauses[0].query(subject) if len(clauses) == 1 else description
 
@@ -251,16 +249,11 @@ def _complete(
     unread = [s for s in state.steps if s.result not in state.read]
     if len(unread) != 1:
         return None
-    result = unread[0].signature.result
-    if outputs is None and (_is_media(result) or _medium(result) == "image"):
-        return None
-    if outputs is not None and not any(is_assignable(result, o) for o in outputs):
-        return None
-    return unread[0].result
+    return unread[0].result if returnable(unread[0].signature.result, outputs) else None
 
 
 def _extend(state: _State, step: Step) -> _State:
-    keys = keys_of(state)
+    keys = _keys(state)
     covered = state.covered if step.clause is None else state.covered | {step.clause}
     # Ties go to the plan whose steps follow the clauses' order.
     later = any(s.clause is not None and s.clause > (step.clause or 0) for s in state.steps)
@@ -274,7 +267,7 @@ def _extend(state: _State, step: Step) -> _State:
     )
 
 
-def keys_of(state: _State) -> dict[str, tuple[object, ...]]:
+def _keys(state: _State) -> dict[str, tuple[object, ...]]:
     keys: dict[str, tuple[object, ...]] = {}
     for step in state.steps:
         keys[step.result] = _step_key(step, keys)
@@ -442,7 +435,7 @@ def _gathers(type_: Type) -> bool:
 def _gather(
     type_: Type, values: dict[str, Type], read: frozenset[str], used: set[str], reads_media: bool
 ) -> Arg | None:
-    usable = [n for n, t in values.items() if n not in used and (reads_media or not _is_media(t))]
+    usable = [n for n, t in values.items() if n not in used and (reads_media or not is_media(t))]
     unread = [n for n in usable if n not in read]
     chosen = unread or usable[-1:]
     return Items(tuple(Ref(n) for n in chosen)) if chosen else None
@@ -472,7 +465,7 @@ def _fill(
     fitting: list[Arg] = []
     for value in sorted(values, key=rank):
         value_type = values[value]
-        if not reads_media and _is_media(value_type):
+        if not reads_media and is_media(value_type):
             continue
         if instruction_param and hints[value] != value:
             continue
@@ -487,12 +480,22 @@ def _fill(
     return fitting
 
 
-def _medium(type_: Type) -> str:
+def medium(type_: Type) -> str:
+    """A type's primitive, through one list: `list<video>` is video."""
     return str(type_.element if isinstance(type_, ListType) else type_)
 
 
-def _is_media(type_: Type) -> bool:
-    return _medium(type_) in MEDIA
+def is_media(type_: Type) -> bool:
+    """Video, scenes or audio (or lists of them): what an LLM never reads directly."""
+    return medium(type_) in MEDIA
+
+
+def returnable(type_: Type, outputs: tuple[Type, ...] | None) -> bool:
+    """May a workflow return `type_`: one of `outputs`, or (None) anything but media
+    and images."""
+    if outputs is None:
+        return not is_media(type_) and medium(type_) != "image"
+    return any(is_assignable(type_, o) for o in outputs)
 
 
 def candidates(scores: Scores, clause: int, inputs: tuple[Input, ...]) -> list[Candidate]:

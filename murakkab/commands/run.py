@@ -32,7 +32,13 @@ from murakkab.report import MAX_RETRIES
 from murakkab.report.backend import backend_missing as _backend_missing  # tests patch it here
 from murakkab.report.backend import check_executors, join_ray
 from murakkab.report.execute import EXIT_FAILED, execute, finish, write_outputs
-from murakkab.report.settings import choose_run_dir, prepare_run_dir, retries_arg, run_settings
+from murakkab.report.settings import (
+    choose_run_dir,
+    prepare_run_dir,
+    reason,
+    retries_arg,
+    run_settings,
+)
 from murakkab.source import SourceFile
 
 if TYPE_CHECKING:
@@ -220,9 +226,11 @@ def _describe(args: argparse.Namespace, sources: dict[str, SourceFile]) -> int |
         planned = plan_job(args, sources, where, args.describe)
     except PlanFailed as error:
         return error.report("mkc run")
-    job = Path(args.run_dir or RUNS / "planned") / "job.mk"
-    run_dir = choose_run_dir(args, planned.written.workflow, job)
-    (run_dir / "job.mk").write_text(planned.written.text, encoding="utf-8")
+    run_dir = choose_run_dir(args, planned.written.workflow, where)
+    try:
+        (run_dir / "job.mk").write_text(planned.written.text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{run_dir}: cannot write the planned job.mk ({reason(error)})") from None
     args.file, args.run_dir = str(run_dir / "job.mk"), str(run_dir)
     args.input = [_untyped(flag) for flag in args.input]
     if not args.quiet:
